@@ -1,0 +1,311 @@
+"""Reverse-mode differentiation: the backward sweep and the operators built on it.
+
+The chain rule for dy/dx sums, over every path from x to y, the product of the local
+derivatives along the path. Computed path by path (the textbook recursion), a graph with
+shared subexpressions has exponentially many paths. Backpropagation visits the graph once in
+reverse topological order and keeps, for every node, its differential dy/dnode: the
+*differential cache*. Each rule then runs once per edge.
+
+Differentials may carry leading *batch* axes. ``diff(y, x)`` seeds the sweep with the identity
+of shape ``y.shape + y.shape``, so that all rows of the Jacobian flow through one sweep
+(rules are linear in the differential); ``jacobian`` and ``hessian`` build on it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from .registry import flagged, unbroadcast
+from .tensor import Tensor, value_of
+
+__all__ = [
+    "diff", "grad", "value_and_grad", "jacobian", "hessian",
+    "differential_cache", "count_operations", "OperationCounts", "topological_order",
+]  # fmt: skip
+
+
+# -- counting what the engine does ----------------------------------------------------------------
+@dataclass
+class OperationCounts:
+    """Work done by backward sweeps: rules evaluated and graph nodes visited."""
+
+    rule_evaluations: int = 0
+    nodes_visited: int = 0
+
+
+_active_counters: list[OperationCounts] = []
+
+
+@contextlib.contextmanager
+def count_operations():
+    """Count the work of every backward sweep inside the ``with`` block.
+
+    >>> with count_operations() as ops:
+    ...     g = grad(f)(x)
+    >>> ops.rule_evaluations
+    """
+    counts = OperationCounts()
+    _active_counters.append(counts)
+    try:
+        yield counts
+    finally:
+        _active_counters.remove(counts)
+
+
+def _record_counts(rules, nodes):
+    for counts in _active_counters:
+        counts.rule_evaluations += rules
+        counts.nodes_visited += nodes
+
+
+# -- the switch between backpropagation and the textbook chain rule -------------------------------
+_use_cache = [True]
+
+
+@contextlib.contextmanager
+def differential_cache(enabled: bool):
+    """Turn the differential cache on (backpropagation) or off (the textbook recursion)."""
+    previous = _use_cache[0]
+    _use_cache[0] = bool(enabled)
+    try:
+        yield
+    finally:
+        _use_cache[0] = previous
+
+
+# -- the sweep ------------------------------------------------------------------------------------
+def topological_order(y: Tensor) -> list[Tensor]:
+    """The variables ``y`` depends on, each after all of its inputs (iterative: no recursion)."""
+    order = []
+    seen = {id(y)}
+    stack = [(y, False)]
+    while stack:
+        node, inputs_done = stack.pop()
+        if inputs_done:
+            order.append(node)
+            continue
+        stack.append((node, True))
+        for _, parent in node.grad_inputs:
+            if id(parent) not in seen:
+                seen.add(id(parent))
+                stack.append((parent, False))
+    return order
+
+
+def _local_differential(rule, node, g, parent, record):
+    """One rule evaluation: the differential of ``parent`` contributed through ``node``."""
+    if record:  # rules see Tensors: the sweep itself is recorded and can be differentiated
+        contribution = rule(g, node, *node.inputs, **node.kwargs)
+    else:  # rules see plain arrays: nothing is recorded
+        contribution = rule(g, node.value, *node.input_values, **node.kwargs)
+    batch_ndim = g.ndim - node.value.ndim
+    shape = parent.value.shape
+    if contribution.shape != (g.shape[:batch_ndim] + shape if batch_ndim else shape):
+        contribution = unbroadcast(contribution, shape, batch_ndim)
+    return contribution
+
+
+def _backpropagate(y, targets, seed, record):
+    """Differentials of ``y`` w.r.t. every target, with the differential cache."""
+    order = topological_order(y)
+    wanted = {id(t) for t in targets}
+    found = {}
+    adjoints = {id(y): seed}
+    rules = 0
+    for node in reversed(order):
+        key = id(node)
+        g = adjoints.pop(key, None)
+        if g is None:
+            continue
+        if key in wanted:
+            found[key] = g
+        for rule, parent in node.grad_inputs:
+            contribution = _local_differential(rule, node, g, parent, record)
+            rules += 1
+            pkey = id(parent)
+            previous = adjoints.get(pkey)
+            adjoints[pkey] = contribution if previous is None else previous + contribution
+    _record_counts(rules, len(order))
+    return found
+
+
+def _textbook_chain_rule(y, targets, seed, record):
+    """Differentials of ``y`` w.r.t. every target, path by path, without the cache.
+
+    dy/dx = sum over the inputs c of y of dy/dc * dc/dx, recursively: a node reached by k paths
+    is differentiated k times. An explicit stack replaces recursion, so deep graphs still work.
+    """
+    wanted = {id(t) for t in targets}
+    found = {}
+    stack = [(y, seed)]
+    rules = nodes = 0
+    while stack:
+        node, g = stack.pop()
+        nodes += 1
+        key = id(node)
+        if key in wanted:
+            found[key] = g if key not in found else found[key] + g
+        for rule, parent in node.grad_inputs:
+            stack.append((parent, _local_differential(rule, node, g, parent, record)))
+            rules += 1
+    _record_counts(rules, nodes)
+    return found
+
+
+def _sweep(y, targets, batch_shape, record):
+    """The differentials of ``y`` w.r.t. ``targets``, each of shape ``batch + target.shape``."""
+    size = int(np.prod(batch_shape))
+    seed = np.eye(size).reshape(batch_shape + batch_shape) if batch_shape else np.ones(())
+    if isinstance(y, Tensor) and y.requires_grad:
+        sweep = _backpropagate if _use_cache[0] else _textbook_chain_rule
+        found = sweep(y, targets, seed, record)
+    else:
+        found = {}
+    return [found.get(id(t), np.zeros(batch_shape + t.shape)) for t in targets]
+
+
+# -- the differential operators -------------------------------------------------------------------
+def diff(y, x):
+    """dy/dx as a Tensor of shape ``y.shape + x.shape``, itself differentiable.
+
+    ``x`` may be a Tensor or a list/tuple of Tensors (then a list of derivatives comes back).
+    ``diff(diff(y, x), x)`` is the Hessian: the sweep is recorded in the graph.
+    """
+    xs = list(x) if isinstance(x, (list, tuple)) else [x]
+    for t in xs:
+        if not isinstance(t, Tensor):
+            raise flagged(TypeError(f"diff: x must be a Tensor, got {type(t).__name__}"))
+    shape = np.shape(value_of(y))
+    results = [_as_tensor(d) for d in _sweep(y, xs, shape, record=True)]
+    return results if isinstance(x, (list, tuple)) else results[0]
+
+
+def _as_tensor(d):
+    return d if isinstance(d, Tensor) else Tensor(d, requires_grad=False)
+
+
+def value_and_grad(f, argnum=0):
+    """A function returning ``(f(*args), gradient of f w.r.t. args[argnum])`` for scalar ``f``.
+
+    ``argnum`` may be a tuple (a tuple of gradients comes back); an argument may be a list,
+    tuple or dict of arrays (the gradient has the same structure). Plain arrays in, plain
+    arrays out; Tensors in, differentiable Tensors out.
+    """
+
+    def value_and_grad_f(*args, **kwargs):
+        y, grads = _differentiate(f, argnum, args, kwargs, "grad", scalar=True)
+        return _plain(y), grads
+
+    value_and_grad_f.__name__ = f"value_and_grad({getattr(f, '__name__', 'f')})"
+    return value_and_grad_f
+
+
+def grad(f, argnum=0):
+    """The gradient of scalar ``f`` w.r.t. ``args[argnum]``, as a function (see value_and_grad)."""
+
+    def grad_f(*args, **kwargs):
+        return _differentiate(f, argnum, args, kwargs, "grad", scalar=True)[1]
+
+    grad_f.__name__ = f"grad({getattr(f, '__name__', 'f')})"
+    return grad_f
+
+
+def jacobian(f, argnum=0):
+    """The Jacobian of ``f`` w.r.t. ``args[argnum]``: shape ``f(x).shape + x.shape``."""
+
+    def jacobian_f(*args, **kwargs):
+        return _differentiate(f, argnum, args, kwargs, "jacobian", scalar=False)[1]
+
+    jacobian_f.__name__ = f"jacobian({getattr(f, '__name__', 'f')})"
+    return jacobian_f
+
+
+def hessian(f, argnum=0):
+    """The Hessian of scalar ``f``: the Jacobian of its gradient, shape ``x.shape + x.shape``."""
+    return jacobian(jacobian(f, argnum), argnum)
+
+
+def _differentiate(f, argnum, args, kwargs, name, scalar):
+    """Call ``f`` on fresh variables for the differentiated arguments and sweep back."""
+    argnums = argnum if isinstance(argnum, tuple) else (argnum,)
+    args = list(args)
+    leaves_per_arg, variables = [], []
+    for n in argnums:
+        if n >= len(args):
+            raise flagged(TypeError(f"{name}: argnum {n} but only {len(args)} arguments given"))
+        leaves, rebuild = _flatten(args[n])
+        fresh = [_as_variable(leaf, name) for leaf in leaves]
+        args[n] = rebuild(fresh)
+        leaves_per_arg.append((leaves, rebuild, fresh))
+        variables += fresh
+    y = f(*args, **kwargs)
+    y_shape = np.shape(value_of(y))
+    if scalar and y_shape != ():
+        raise flagged(
+            TypeError(
+                f"grad: f must return a scalar, got an output of shape {y_shape}; "
+                "use jacobian for non-scalar outputs"
+            )
+        )
+    # A derivative is itself recorded when someone outside may differentiate it again:
+    # an argument was already a variable, or f reads variables other than its arguments.
+    record = any(leaf is var for leaves, _, fresh in leaves_per_arg
+                 for leaf, var in zip(leaves, fresh))  # fmt: skip
+    if not record and isinstance(y, Tensor) and y.requires_grad:
+        own = {id(v) for v in variables}
+        record = any(node.primitive is None and id(node) not in own
+                     for node in topological_order(y))  # fmt: skip
+    derivatives = iter(_sweep(y, variables, y_shape, record))
+    results = []
+    for leaves, rebuild, _ in leaves_per_arg:
+        results.append(rebuild([_like(leaf, next(derivatives)) for leaf in leaves]))
+    return y, (tuple(results) if isinstance(argnum, tuple) else results[0])
+
+
+def _as_variable(leaf, name):
+    if isinstance(leaf, Tensor) and leaf.requires_grad:
+        return leaf  # already a variable of an outer computation: differentiate through it
+    value = value_of(leaf)
+    if np.asarray(value).dtype.kind not in "biuf":
+        raise flagged(TypeError(f"{name}: cannot differentiate w.r.t. a value of type "
+                                f"{type(leaf).__name__}"))  # fmt: skip
+    return Tensor(value)
+
+
+def _like(leaf, derivative):
+    """The derivative in the type of the argument: Tensor for Tensors, ndarray otherwise."""
+    if isinstance(leaf, Tensor):
+        return _as_tensor(derivative)
+    return value_of(derivative)
+
+
+def _plain(y):
+    if isinstance(y, Tensor) and not y.requires_grad:
+        y = y.value
+    if isinstance(y, np.ndarray) and y.ndim == 0:
+        return y[()]
+    return y
+
+
+def _flatten(tree):
+    """The array leaves of nested lists, tuples and dicts, and a function to rebuild the tree."""
+    if isinstance(tree, (list, tuple)):
+        parts = [_flatten(item) for item in tree]
+        counts = [len(leaves) for leaves, _ in parts]
+
+        def rebuild(leaves):
+            items, start = [], 0
+            for (_, rebuild_item), n in zip(parts, counts):
+                items.append(rebuild_item(leaves[start : start + n]))
+                start += n
+            return type(tree)(items)
+
+        return [leaf for leaves, _ in parts for leaf in leaves], rebuild
+    if isinstance(tree, dict):
+        keys = list(tree)
+        leaves, rebuild_values = _flatten([tree[k] for k in keys])
+        return leaves, lambda new: dict(zip(keys, rebuild_values(new)))
+    return [tree], lambda leaves: leaves[0]

@@ -1,0 +1,95 @@
+"""What happens when plain numpy meets a Tensor.
+
+``np.tanh(t)`` and ``ndarray * t`` work: numpy hands the call to the library's primitive, so
+the graph is kept. A numpy function the library has no primitive for raises a clear error
+instead of silently dropping the derivative; on constants it simply computes the values.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import sys
+
+from . import primitives as ops
+from . import tensor as _tensor_module
+from .registry import flagged
+from .tensor import Tensor
+
+UFUNCS = {
+    np.add: ops.add, np.subtract: ops.subtract, np.multiply: ops.multiply,
+    np.divide: ops.divide, np.power: ops.power, np.negative: ops.negative,
+    np.exp: ops.exp, np.log: ops.log, np.tanh: ops.tanh, np.sin: ops.sin, np.cos: ops.cos,
+    np.cosh: ops.cosh, np.sinh: ops.sinh, np.sqrt: ops.sqrt, np.absolute: ops.abs,
+    np.sign: ops.sign, np.maximum: ops.maximum, np.matmul: ops.matmul,
+}  # fmt: skip
+
+FUNCTIONS = {
+    np.sum: ops.sum, np.mean: ops.mean, np.reshape: ops.reshape, np.transpose: ops.transpose,
+    np.stack: ops.stack, np.concatenate: ops.concatenate, np.where: ops.where,
+    np.dot: ops.dot, np.matmul: ops.matmul, np.broadcast_to: ops.broadcast_to,
+}  # fmt: skip
+
+# Functions that only inspect values or shapes: no derivative is lost by answering them.
+INSPECTORS = {
+    np.shape, np.ndim, np.size, np.allclose, np.isclose, np.array_equal, np.argmax,
+    np.argmin, np.all, np.any, np.result_type, np.iscomplexobj, np.isrealobj,
+    np.array2string, np.array_repr, np.array_str, np.copyto,
+}  # fmt: skip
+
+
+def _values(obj):
+    if isinstance(obj, Tensor):
+        return obj.value
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_values(o) for o in obj)
+    return obj
+
+
+def _tracks(obj):
+    """Whether ``obj`` holds a variable (a Tensor whose derivative would be dropped)."""
+    if isinstance(obj, Tensor):
+        return obj.requires_grad
+    if isinstance(obj, (list, tuple)):
+        return any(_tracks(o) for o in obj)
+    return False
+
+
+def array_ufunc(ufunc, method, inputs, kwargs):
+    if kwargs.get("out") is not None:
+        raise flagged(
+            TypeError(
+                f"numpy.{ufunc.__name__}(..., out=...) would write into a Tensor in place; "
+                "Tensors are immutable, assign the result to a new name instead"
+            )
+        )
+    if method == "__call__" and ufunc in UFUNCS and not kwargs:
+        return UFUNCS[ufunc](*inputs)
+    all_bool = all(t.endswith("?") for t in ufunc.types)
+    if all_bool or not _tracks(inputs):
+        return getattr(ufunc, method)(*_values(inputs), **kwargs)
+    name = ufunc.__name__
+    hint = f"autodiff_lib.{name}" if hasattr(ops, name) else "a function of autodiff_lib"
+    raise flagged(
+        TypeError(
+            f"numpy.{name} cannot differentiate through an autodiff_lib Tensor; use {hint} "
+            f"instead, or pass t.value to compute on the plain values (no derivative)"
+        )
+    )
+
+
+def array_function(func, args, kwargs):
+    if func in FUNCTIONS:
+        return FUNCTIONS[func](*args, **kwargs)
+    if func in INSPECTORS or not (_tracks(args) or _tracks(tuple(kwargs.values()))):
+        return func(*_values(args), **{k: _values(v) for k, v in kwargs.items()})
+    name = getattr(func, "__name__", str(func))
+    raise flagged(
+        TypeError(
+            f"numpy.{name} is not differentiable in autodiff_lib; write it with autodiff_lib "
+            "functions, or pass t.value to compute on the plain values (no derivative)"
+        )
+    )
+
+
+_tensor_module._interop = sys.modules[__name__]  # Tensor's numpy hooks call the two above

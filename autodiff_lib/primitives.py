@@ -1,0 +1,343 @@
+"""The primitives: each numpy computation, with its derivative rule declared right below it.
+
+This is the whole calculus of the library. A rule is ``lambda g, ans, *inputs: ...``: the
+vector-Jacobian product that turns the differential ``g`` of the output into the differential
+of one input. ``g`` may carry extra leading *batch* axes (several differentials at once, used by
+``jacobian``, ``hessian`` and ``diff``), so rules index axes from the right. Broadcasting is
+undone by the engine, not here. Raw numpy appears only in forward computations.
+"""
+
+from __future__ import annotations
+
+import builtins
+
+import numpy as np
+
+import sys
+
+from . import tensor as _tensor_module
+from .registry import defvjp, defvjp_argnum, flagged, primitive
+from .tensor import Tensor
+
+__all__ = [
+    "add", "subtract", "multiply", "divide", "power", "negative",
+    "exp", "log", "tanh", "sin", "cos", "cosh", "sinh", "sqrt", "abs", "sign",
+    "maximum", "where", "sum", "mean", "matmul", "dot", "reshape", "transpose",
+    "broadcast_to", "getitem", "stack", "concatenate",
+]  # fmt: skip
+
+
+def _batch_ndim(g, ans):
+    """How many leading axes of ``g`` are batch axes (``g.shape == batch + ans.shape``)."""
+    return g.ndim - ans.ndim
+
+
+# -- arithmetic ---------------------------------------------------------------------------------
+add = primitive(np.add, "add")
+defvjp(add, lambda g, ans, x, y: g, lambda g, ans, x, y: g)
+
+subtract = primitive(np.subtract, "subtract")
+defvjp(subtract, lambda g, ans, x, y: g, lambda g, ans, x, y: -g)
+
+multiply = primitive(np.multiply, "multiply")
+defvjp(multiply, lambda g, ans, x, y: g * y, lambda g, ans, x, y: g * x)
+
+divide = primitive(np.divide, "divide")
+defvjp(divide, lambda g, ans, x, y: g / y, lambda g, ans, x, y: -g * ans / y)
+
+negative = primitive(np.negative, "negative")
+defvjp(negative, lambda g, ans, x: -g)
+
+power = primitive(np.power, "power")
+defvjp(
+    power,
+    lambda g, ans, x, y: g * y * x ** (y - 1),
+    lambda g, ans, x, y: g * ans * log(where(x > 0, x, 1.0)),
+)
+
+
+# -- elementwise functions ----------------------------------------------------------------------
+def _positive_domain(name, forward):
+    def checked(x):
+        if np.size(x) and np.min(x) < 0:
+            raise flagged(
+                ValueError(f"{name}: input must be non-negative, got a minimum of {np.min(x)}")
+            )
+        return forward(x)
+
+    checked.__name__ = name
+    return checked
+
+
+exp = primitive(np.exp, "exp")
+defvjp(exp, lambda g, ans, x: g * ans)
+
+log = primitive(_positive_domain("log", np.log), "log")
+defvjp(log, lambda g, ans, x: g / x)
+
+sqrt = primitive(_positive_domain("sqrt", np.sqrt), "sqrt")
+defvjp(sqrt, lambda g, ans, x: g * 0.5 / ans)
+
+tanh = primitive(np.tanh, "tanh")
+defvjp(tanh, lambda g, ans, x: g * (1 - ans * ans))
+
+sin = primitive(np.sin, "sin")
+defvjp(sin, lambda g, ans, x: g * cos(x))
+
+cos = primitive(np.cos, "cos")
+defvjp(cos, lambda g, ans, x: -g * sin(x))
+
+sinh = primitive(np.sinh, "sinh")
+defvjp(sinh, lambda g, ans, x: g * cosh(x))
+
+cosh = primitive(np.cosh, "cosh")
+defvjp(cosh, lambda g, ans, x: g * sinh(x))
+
+sign = primitive(np.sign, "sign")  # piecewise constant: no rule, its derivative is zero
+
+abs = primitive(np.abs, "abs")
+defvjp(abs, lambda g, ans, x: g * sign(x))
+
+
+def _share_ties(x, y):
+    """1 where x wins, 0.5 on ties, 0 where y wins: the derivative of maximum w.r.t. x."""
+    return (x > y) + 0.5 * (x == y)
+
+
+maximum = primitive(np.maximum, "maximum")
+defvjp(
+    maximum,
+    lambda g, ans, x, y: g * _share_ties(x, y),
+    lambda g, ans, x, y: g * _share_ties(y, x),
+)
+
+where = primitive(np.where, "where")
+defvjp(
+    where,
+    None,
+    lambda g, ans, c, x, y: where(c, g, 0.0),
+    lambda g, ans, c, x, y: where(c, 0.0, g),
+)
+
+
+# -- reductions ---------------------------------------------------------------------------------
+def _normalize_axis(axis, ndim):
+    """``axis`` (None, an int or a sequence) as a sorted tuple of non-negative ints."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    return tuple(sorted(int(a) % ndim if ndim else 0 for a in axes))
+
+
+def _kept_shape(shape, axis):
+    """The shape of a reduction over ``axis`` with ``keepdims=True``."""
+    axes = _normalize_axis(axis, len(shape))
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+def _sum_forward(x, axis=None, keepdims=False):
+    if isinstance(axis, list):
+        axis = tuple(axis)
+    return np.sum(x, axis=axis, keepdims=keepdims)
+
+
+sum = primitive(_sum_forward, "sum")
+defvjp(
+    sum,
+    lambda g, ans, x, axis=None, keepdims=False: broadcast_to(
+        reshape(g, g.shape[: _batch_ndim(g, ans)] + _kept_shape(x.shape, axis)),
+        g.shape[: _batch_ndim(g, ans)] + x.shape,
+    ),
+)
+
+
+def mean(x, axis=None, keepdims=False):
+    """The mean over ``axis``: a sum scaled by the number of elements averaged."""
+    shape = np.shape(x)
+    count = int(np.prod([shape[a] for a in _normalize_axis(axis, len(shape))]))
+    return sum(x, axis=axis, keepdims=keepdims) * (1.0 / builtins.max(count, 1))
+
+
+# -- shapes -------------------------------------------------------------------------------------
+reshape = primitive(np.reshape, "reshape")
+defvjp(reshape, lambda g, ans, x, shape: reshape(g, g.shape[: _batch_ndim(g, ans)] + x.shape))
+
+
+def _transpose_vjp(g, ans, x, axes=None):
+    n = _batch_ndim(g, ans)
+    axes = tuple(reversed(range(x.ndim))) if axes is None else tuple(a % x.ndim for a in axes)
+    inverse = tuple(np.argsort(axes))
+    return transpose(g, tuple(range(n)) + tuple(n + a for a in inverse))
+
+
+transpose = primitive(np.transpose, "transpose")
+defvjp(transpose, _transpose_vjp)
+
+broadcast_to = primitive(np.broadcast_to, "broadcast_to")
+defvjp(broadcast_to, lambda g, ans, x, shape: g)  # the engine sums the broadcast axes away
+
+
+# -- indexing -----------------------------------------------------------------------------------
+def _as_index(index):
+    """A tuple index with lists turned into integer arrays."""
+    index = index if isinstance(index, tuple) else (index,)
+    return tuple(np.asarray(i) if isinstance(i, list) else i for i in index)
+
+
+def _is_advanced(i):
+    return isinstance(i, np.ndarray)
+
+
+def _with_batch_axes(index, batch_ndim):
+    """Prefix ``index`` with full slices for the batch axes of a differential."""
+    if batch_ndim:
+        positions = [k for k, i in enumerate(index) if _is_advanced(i)]
+        if positions and positions[-1] - positions[0] + 1 != len(positions):
+            raise flagged(
+                NotImplementedError(
+                    "getitem: differentiating an index with integer arrays separated by "
+                    "slices is only supported for scalar outputs (use grad, not jacobian/diff)"
+                )
+            )
+    return (slice(None),) * batch_ndim + index
+
+
+def _scatter_add_forward(g, index, shape):
+    """Zeros of ``shape`` with ``g`` added at ``index`` (repeated indices accumulate)."""
+    out = np.zeros(shape)
+    if any(_is_advanced(i) for i in index):
+        np.add.at(out, index, g)
+    else:
+        out[index] = g
+    return out
+
+
+scatter_add = primitive(_scatter_add_forward, "scatter_add")
+defvjp(
+    scatter_add,
+    lambda g, ans, dx, index, shape: getitem(g, _with_batch_axes(index, _batch_ndim(g, ans))),
+)
+
+
+def _getitem_forward(x, index):
+    return x[index]
+
+
+_getitem = primitive(_getitem_forward, "getitem")
+defvjp(
+    _getitem,
+    lambda g, ans, x, index: scatter_add(
+        g,
+        _with_batch_axes(index, _batch_ndim(g, ans)),
+        g.shape[: _batch_ndim(g, ans)] + x.shape,
+    ),
+)
+
+
+def getitem(x, index):
+    """``x[index]`` for slices, integers, integer arrays and boolean masks."""
+    if isinstance(index, Tensor) or (
+        isinstance(index, tuple) and builtins.any(isinstance(i, Tensor) for i in index)
+    ):
+        raise flagged(TypeError("getitem: index with integers, slices or arrays, not Tensors"))
+    return _getitem(x, _as_index(index))
+
+
+def _stack_forward(*xs, axis=0):
+    return np.stack(xs, axis=axis)
+
+
+def _stack_vjp(argnum, g, ans, *xs, axis=0):
+    # ``axis`` counted from the right of the output, so that batch axes in front don't move it
+    from_right = axis - ans.ndim if axis >= 0 else axis
+    return getitem(g, (Ellipsis, argnum) + (slice(None),) * (-from_right - 1))
+
+
+_stack = primitive(_stack_forward, "stack")
+defvjp_argnum(_stack, _stack_vjp)
+
+
+def stack(tensors, axis=0):
+    """Join tensors of one shape along a new axis."""
+    return _stack(*tensors, axis=axis)
+
+
+def _concatenate_forward(*xs, axis=0):
+    return np.concatenate(xs, axis=axis)
+
+
+def _concatenate_vjp(argnum, g, ans, *xs, axis=0):
+    from_right = axis - ans.ndim if axis >= 0 else axis
+    start = builtins.sum(np.shape(x)[axis] for x in xs[:argnum])
+    part = slice(start, start + np.shape(xs[argnum])[axis])
+    return getitem(g, (Ellipsis, part) + (slice(None),) * (-from_right - 1))
+
+
+_concatenate = primitive(_concatenate_forward, "concatenate")
+defvjp_argnum(_concatenate, _concatenate_vjp)
+
+
+def concatenate(tensors, axis=0):
+    """Join tensors along an existing axis."""
+    return _concatenate(*tensors, axis=axis)
+
+
+# -- linear algebra -----------------------------------------------------------------------------
+def _swap_last(x):
+    """``x`` with its last two axes swapped (the matrix transpose of a stack of matrices)."""
+    axes = list(range(x.ndim))
+    axes[-2], axes[-1] = axes[-1], axes[-2]
+    return transpose(x, tuple(axes))
+
+
+_matmul = primitive(np.matmul, "matmul")
+defvjp(
+    _matmul,
+    lambda g, ans, a, b: _matmul(g, _swap_last(b)),
+    lambda g, ans, a, b: _matmul(_swap_last(a), g),
+)
+
+
+def matmul(a, b):
+    """``a @ b`` with numpy's rules; vectors are promoted to matrices and back."""
+    a_shape, b_shape = np.shape(a), np.shape(b)
+    if not a_shape or not b_shape:
+        raise flagged(
+            ValueError(
+                f"matmul: operands must have at least one axis, got shapes {a_shape} and "
+                f"{b_shape}; use * to multiply by a scalar"
+            )
+        )
+    inner_b = b_shape[0] if len(b_shape) == 1 else b_shape[-2]
+    if a_shape[-1] != inner_b:
+        raise flagged(
+            ValueError(
+                f"matmul: inner dimensions do not match: {a_shape} @ {b_shape} "
+                f"({a_shape[-1]} != {inner_b})"
+            )
+        )
+    if len(a_shape) > 1 and len(b_shape) > 1:
+        return _matmul(a, b)
+    a2 = reshape(a, (1,) + a_shape) if len(a_shape) == 1 else a
+    b2 = reshape(b, b_shape + (1,)) if len(b_shape) == 1 else b
+    out = _matmul(a2, b2)
+    *stack_shape, rows, cols = out.shape
+    kept = ((rows,) if len(a_shape) > 1 else ()) + ((cols,) if len(b_shape) > 1 else ())
+    return reshape(out, tuple(stack_shape) + kept)
+
+
+def dot(a, b):
+    """The dot product of vectors and matrices (numpy's ``dot`` for up to two axes)."""
+    if np.ndim(a) > 2 or np.ndim(b) > 2:
+        raise flagged(
+            ValueError(
+                f"dot: supported for up to two axes, got shapes {np.shape(a)} and "
+                f"{np.shape(b)}; use matmul for stacks of matrices"
+            )
+        )
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return multiply(a, b)
+    return matmul(a, b)
+
+
+_tensor_module._ops = sys.modules[__name__]  # Tensor's operators call the primitives above

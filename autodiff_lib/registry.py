@@ -1,0 +1,156 @@
+"""The registry of primitives and their derivative rules.
+
+A primitive is a numpy computation wrapped so that, given a Tensor, it records a graph node.
+Its derivative rules are vector-Jacobian products, one per differentiable argument, declared
+with ``defvjp`` right after the primitive, in the style of HIPS autograd::
+
+    tanh = primitive(np.tanh)
+    defvjp(tanh, lambda g, ans, x: g * (1 - ans * ans))
+
+A rule receives the incoming differential ``g`` (shape ``batch + ans.shape``, where the batch
+axes carry several differentials at once, see ``differentiation``), the output ``ans`` and the
+inputs, and returns the differential for its input. Rules are written with the library's own
+functions, so they are differentiable again: that is where higher derivatives come from.
+A rule may return a result that is still broadcast; the engine undoes broadcasting in one
+place (``unbroadcast``).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from .tensor import Tensor
+
+__all__ = ["Primitive", "primitive", "defvjp", "defvjp_argnum", "unbroadcast", "flagged"]
+
+
+class Primitive:
+    """A named forward computation and its derivative rules (None: not differentiable)."""
+
+    __slots__ = ("name", "forward", "vjps", "vjp_argnum")
+
+    def __init__(self, name, forward):
+        self.name = name
+        self.forward = forward
+        self.vjps = ()
+        self.vjp_argnum = None
+
+    def rule(self, argnum):
+        """The derivative rule for argument ``argnum``, or None if it has none."""
+        if self.vjp_argnum is not None:
+            return functools.partial(self.vjp_argnum, argnum)
+        return self.vjps[argnum] if argnum < len(self.vjps) else None
+
+    def __repr__(self):
+        return f"Primitive({self.name})"
+
+
+def primitive(forward, name=None):
+    """Wrap a numpy function so that calls on Tensors build the graph.
+
+    Called with plain arrays only, the wrapper is the numpy function itself (a constant in,
+    a constant out); the derivative rules run this way in a sweep nobody differentiates again.
+    """
+    prim = Primitive(name or forward.__name__, forward)
+
+    @functools.wraps(forward)
+    def wrapper(*args, **kwargs):
+        try:
+            for arg in args:
+                if isinstance(arg, Tensor):
+                    return _apply(prim, args, kwargs)
+            return forward(*args, **kwargs)
+        except (ValueError, TypeError) as error:
+            if getattr(error, "autodiff_message", False):
+                raise
+            raise _input_error(prim.name, args, error) from None
+
+    wrapper.primitive = prim
+    return wrapper
+
+
+def defvjp(fun, *rules):
+    """Declare the derivative rules of primitive ``fun``, one per positional argument."""
+    fun.primitive.vjps = tuple(rules)
+
+
+def defvjp_argnum(fun, rule):
+    """Declare one rule for all arguments of a variadic primitive: ``rule(argnum, g, ans, *args)``."""
+    fun.primitive.vjp_argnum = rule
+
+
+def _apply(prim, args, kwargs):
+    """Run the forward computation on raw arrays and record a node if any input is a variable."""
+    values = []
+    grad_inputs = []
+    for argnum, arg in enumerate(args):
+        if isinstance(arg, Tensor):
+            values.append(arg.value)
+            if arg.requires_grad:
+                rule = prim.rule(argnum)
+                if rule is not None:
+                    grad_inputs.append((rule, arg))
+        else:
+            values.append(arg)
+    out = prim.forward(*values, **kwargs)
+    if type(out) is not np.ndarray:
+        out = np.asarray(out, dtype=np.float64)
+    node = Tensor.__new__(Tensor)
+    node.value = out
+    node.kwargs = kwargs
+    if grad_inputs:
+        node.requires_grad = True
+        node.primitive = prim
+        node.inputs = args
+        node.input_values = values
+        node.grad_inputs = grad_inputs
+    else:
+        node.requires_grad = False
+        node.primitive = None
+        node.inputs = node.input_values = node.grad_inputs = ()
+    return node
+
+
+def _input_error(name, args, error):
+    """A ValueError or TypeError that names the operation and the shapes it was given."""
+    shapes = ", ".join(str(np.shape(a)) if _is_array_like(a) else type(a).__name__ for a in args)
+    reason = str(error)
+    if "broadcast" in reason:
+        reason = "shapes cannot be broadcast together"
+    elif "mismatch in its core dimension" in reason or "not aligned" in reason:
+        reason = "inner dimensions do not match"
+    return flagged(type(error)(f"{name}: {reason} (got shapes {shapes})"))
+
+
+def _is_array_like(x):
+    return isinstance(x, (Tensor, np.ndarray, np.generic, int, float, list, tuple))
+
+
+def unbroadcast(g, shape, batch_ndim=0):
+    """Sum ``g`` down to ``batch + shape``, undoing numpy broadcasting.
+
+    ``g`` has shape ``batch + broadcast_shape``: its first ``batch_ndim`` axes carry several
+    differentials at once (see ``differentiation``) and are kept. Axes that broadcasting added
+    in front of ``shape``, and axes where ``shape`` has length 1, are summed.
+    """
+    from .primitives import reshape, sum
+
+    g_shape = g.shape
+    extra = len(g_shape) - batch_ndim - len(shape)
+    summed = list(range(batch_ndim, batch_ndim + extra))
+    start = batch_ndim + extra
+    summed += [start + i for i, n in enumerate(shape) if n == 1 and g_shape[start + i] != 1]
+    if summed:
+        g = sum(g, axis=tuple(summed))
+    target = g_shape[:batch_ndim] + tuple(shape)
+    if g.shape != target:
+        g = reshape(g, target)
+    return g
+
+
+def flagged(error):
+    """Mark an error as already phrased for the user, so that wrappers pass it on unchanged."""
+    error.autodiff_message = True
+    return error
