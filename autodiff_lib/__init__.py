@@ -21,6 +21,7 @@ cache, grad/jacobian/hessian/diff), ``fused`` (closed-form operators), ``checkin
 """
 
 from . import interop  # noqa: F401  (plugs numpy's hooks into Tensor)
+from . import memory
 from .checking import GradCheckReport, GradientCheckError, check_grad
 from .differentiation import (
     OperationCounts,
@@ -34,6 +35,7 @@ from .differentiation import (
     value_and_grad,
 )
 from .fused import matvec
+from .optimizers import DivergenceError, OptimizationResult, gradient_descent, newton
 from .primitives import (
     abs,
     add,
@@ -62,9 +64,12 @@ from .primitives import (
     sum,
     tanh,
     transpose,
+    unbroadcast,
     where,
 )
-from .registry import defvjp, defvjp_argnum, primitive, unbroadcast
+from .registry import defvjp, defvjp_argnum, primitive
 from .tensor import Tensor, constant, value_of, variable
 
 __version__ = "0.1.0"
+
+memory.configure_from_environment()  # reuse freed pages between training steps

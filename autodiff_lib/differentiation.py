@@ -14,11 +14,15 @@ of shape ``y.shape + y.shape``, so that all rows of the Jacobian flow through on
 from __future__ import annotations
 
 import contextlib
+import itertools
+import math
 from dataclasses import dataclass
+from heapq import heappop, heappush
 
 import numpy as np
 
-from .registry import flagged, unbroadcast
+from .primitives import unbroadcast
+from .registry import flagged
 from .tensor import Tensor, value_of
 
 __all__ = [
@@ -78,57 +82,76 @@ def differential_cache(enabled: bool):
 
 # -- the sweep ------------------------------------------------------------------------------------
 def topological_order(y: Tensor) -> list[Tensor]:
-    """The variables ``y`` depends on, each after all of its inputs (iterative: no recursion)."""
-    order = []
-    seen = {id(y)}
-    stack = [(y, False)]
+    """The variables ``y`` depends on, each after all of its inputs.
+
+    Every variable is numbered when it is created (``seq``), and an input always exists before
+    the node computed from it, so sorting by that number is a topological order.
+    """
+    found = {y.seq: y}
+    stack = [y]
     while stack:
-        node, inputs_done = stack.pop()
-        if inputs_done:
-            order.append(node)
-            continue
-        stack.append((node, True))
-        for _, parent in node.grad_inputs:
-            if id(parent) not in seen:
-                seen.add(id(parent))
-                stack.append((parent, False))
-    return order
+        for _, parent in stack.pop().grad_inputs:
+            if parent.seq not in found:
+                found[parent.seq] = parent
+                stack.append(parent)
+    return [found[seq] for seq in sorted(found)]
 
 
-def _local_differential(rule, node, g, parent, record):
-    """One rule evaluation: the differential of ``parent`` contributed through ``node``."""
-    if record:  # rules see Tensors: the sweep itself is recorded and can be differentiated
-        contribution = rule(g, node, *node.inputs, **node.kwargs)
-    else:  # rules see plain arrays: nothing is recorded
-        contribution = rule(g, node.value, *node.input_values, **node.kwargs)
-    batch_ndim = g.ndim - node.value.ndim
+def _local_differential(rule, g, ans, args, kwargs, batch_ndim, parent):
+    """One rule evaluation: the differential of ``parent`` contributed through one node."""
+    contribution = rule(g, ans, *args, **kwargs)
     shape = parent.value.shape
     if contribution.shape != (g.shape[:batch_ndim] + shape if batch_ndim else shape):
         contribution = unbroadcast(contribution, shape, batch_ndim)
     return contribution
 
 
+def _rule_inputs(node, record):
+    """What the rules of ``node`` see: Tensors when the sweep is recorded, else plain arrays."""
+    return (node, node.inputs) if record else (node.value, node.input_values)
+
+
 def _backpropagate(y, targets, seed, record):
-    """Differentials of ``y`` w.r.t. every target, with the differential cache."""
-    order = topological_order(y)
-    wanted = {id(t) for t in targets}
+    """Differentials of ``y`` w.r.t. every target, with the differential cache.
+
+    Nodes are taken latest-created first (a max-heap on ``seq``), so a node is reached only
+    after every node that consumes it: its cached differential is complete, and each rule runs
+    once per edge. Iterative, so a chain of any length works.
+    """
+    wanted = {t.seq for t in targets}
     found = {}
-    adjoints = {id(y): seed}
-    rules = 0
-    for node in reversed(order):
-        key = id(node)
-        g = adjoints.pop(key, None)
-        if g is None:
+    adjoints = {y.seq: seed}
+    pending = {y.seq: y}
+    heap = [-y.seq]
+    rules = visited = 0
+    while heap:
+        seq = -heappop(heap)
+        node = pending.pop(seq)
+        g = adjoints.pop(seq)
+        visited += 1
+        if seq in wanted:
+            found[seq] = g
+        if not node.grad_inputs:
             continue
-        if key in wanted:
-            found[key] = g
+        ans, args = (node, node.inputs) if record else (node.value, node.input_values)
+        kwargs = node.kwargs
+        batch_ndim = g.ndim - node.value.ndim
         for rule, parent in node.grad_inputs:
-            contribution = _local_differential(rule, node, g, parent, record)
+            # the rule, then broadcasting undone (as in _local_differential, inlined: hot loop)
+            contribution = rule(g, ans, *args, **kwargs) if kwargs else rule(g, ans, *args)
+            shape = parent.value.shape
+            if contribution.shape != (g.shape[:batch_ndim] + shape if batch_ndim else shape):
+                contribution = unbroadcast(contribution, shape, batch_ndim)
             rules += 1
-            pkey = id(parent)
-            previous = adjoints.get(pkey)
-            adjoints[pkey] = contribution if previous is None else previous + contribution
-    _record_counts(rules, len(order))
+            parent_seq = parent.seq
+            previous = adjoints.get(parent_seq)
+            if previous is None:
+                adjoints[parent_seq] = contribution
+                pending[parent_seq] = parent
+                heappush(heap, -parent_seq)
+            else:
+                adjoints[parent_seq] = previous + contribution
+    _record_counts(rules, visited)
     return found
 
 
@@ -138,33 +161,39 @@ def _textbook_chain_rule(y, targets, seed, record):
     dy/dx = sum over the inputs c of y of dy/dc * dc/dx, recursively: a node reached by k paths
     is differentiated k times. An explicit stack replaces recursion, so deep graphs still work.
     """
-    wanted = {id(t) for t in targets}
+    wanted = {t.seq for t in targets}
     found = {}
     stack = [(y, seed)]
-    rules = nodes = 0
+    rules = visited = 0
     while stack:
         node, g = stack.pop()
-        nodes += 1
-        key = id(node)
-        if key in wanted:
-            found[key] = g if key not in found else found[key] + g
+        visited += 1
+        if node.seq in wanted:
+            found[node.seq] = g if node.seq not in found else found[node.seq] + g
+        ans, args = _rule_inputs(node, record)
+        batch_ndim = g.ndim - node.value.ndim
         for rule, parent in node.grad_inputs:
-            stack.append((parent, _local_differential(rule, node, g, parent, record)))
+            contribution = _local_differential(
+                rule, g, ans, args, node.kwargs, batch_ndim, parent
+            )
+            stack.append((parent, contribution))
             rules += 1
-    _record_counts(rules, nodes)
+    _record_counts(rules, visited)
     return found
 
 
 def _sweep(y, targets, batch_shape, record):
     """The differentials of ``y`` w.r.t. ``targets``, each of shape ``batch + target.shape``."""
-    size = int(np.prod(batch_shape))
-    seed = np.eye(size).reshape(batch_shape + batch_shape) if batch_shape else np.ones(())
+    if batch_shape:
+        seed = np.eye(math.prod(batch_shape)).reshape(batch_shape + batch_shape)
+    else:
+        seed = np.ones(())
     if isinstance(y, Tensor) and y.requires_grad:
         sweep = _backpropagate if _use_cache[0] else _textbook_chain_rule
         found = sweep(y, targets, seed, record)
     else:
         found = {}
-    return [found.get(id(t), np.zeros(batch_shape + t.shape)) for t in targets]
+    return [found.get(t.seq, np.zeros(batch_shape + t.shape)) for t in targets]
 
 
 # -- the differential operators -------------------------------------------------------------------
@@ -232,12 +261,13 @@ def _differentiate(f, argnum, args, kwargs, name, scalar):
     """Call ``f`` on fresh variables for the differentiated arguments and sweep back."""
     argnums = argnum if isinstance(argnum, tuple) else (argnum,)
     args = list(args)
+    trace = next(_traces)
     leaves_per_arg, variables = [], []
     for n in argnums:
         if n >= len(args):
             raise flagged(TypeError(f"{name}: argnum {n} but only {len(args)} arguments given"))
         leaves, rebuild = _flatten(args[n])
-        fresh = [_as_variable(leaf, name) for leaf in leaves]
+        fresh = [_as_variable(leaf, name, trace) for leaf in leaves]
         args[n] = rebuild(fresh)
         leaves_per_arg.append((leaves, rebuild, fresh))
         variables += fresh
@@ -250,14 +280,12 @@ def _differentiate(f, argnum, args, kwargs, name, scalar):
                 "use jacobian for non-scalar outputs"
             )
         )
-    # A derivative is itself recorded when someone outside may differentiate it again:
-    # an argument was already a variable, or f reads variables other than its arguments.
+    # The derivative is itself recorded when someone outside may differentiate it again: an
+    # argument was already a variable, or f read variables older than this call's own.
     record = any(leaf is var for leaves, _, fresh in leaves_per_arg
                  for leaf, var in zip(leaves, fresh))  # fmt: skip
-    if not record and isinstance(y, Tensor) and y.requires_grad:
-        own = {id(v) for v in variables}
-        record = any(node.primitive is None and id(node) not in own
-                     for node in topological_order(y))  # fmt: skip
+    if isinstance(y, Tensor) and y.requires_grad and y.trace < trace:
+        record = True
     derivatives = iter(_sweep(y, variables, y_shape, record))
     results = []
     for leaves, rebuild, _ in leaves_per_arg:
@@ -265,14 +293,18 @@ def _differentiate(f, argnum, args, kwargs, name, scalar):
     return y, (tuple(results) if isinstance(argnum, tuple) else results[0])
 
 
-def _as_variable(leaf, name):
+def _as_variable(leaf, name, trace):
+    """A variable for ``leaf``: the leaf itself if it already is one, else a fresh one."""
     if isinstance(leaf, Tensor) and leaf.requires_grad:
         return leaf  # already a variable of an outer computation: differentiate through it
-    value = value_of(leaf)
-    if np.asarray(value).dtype.kind not in "biuf":
+    value = np.asarray(value_of(leaf))
+    if value.dtype.kind not in "biuf":
         raise flagged(TypeError(f"{name}: cannot differentiate w.r.t. a value of type "
                                 f"{type(leaf).__name__}"))  # fmt: skip
-    return Tensor(value)
+    return Tensor.leaf(value, trace)
+
+
+_traces = itertools.count(1)  # numbers calls of grad/jacobian: leaves of the user's are trace 0
 
 
 def _like(leaf, derivative):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .primitives import transpose
+from .primitives import _shape, transpose
 from .registry import defvjp, flagged, primitive
 from .tensor import Tensor
 
@@ -34,7 +34,7 @@ def matvec(A, x):
                 "array); use matmul to differentiate w.r.t. the matrix"
             )
         )
-    a_shape, x_shape = np.shape(A), np.shape(x)
+    a_shape, x_shape = _shape(A), _shape(x)
     if len(a_shape) != 2 or not x_shape or x_shape[-1] != a_shape[1]:
         raise flagged(
             ValueError(

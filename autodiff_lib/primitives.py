@@ -17,14 +17,19 @@ import sys
 
 from . import tensor as _tensor_module
 from .registry import defvjp, defvjp_argnum, flagged, primitive
-from .tensor import Tensor
+from .tensor import Tensor, value_of
 
 __all__ = [
     "add", "subtract", "multiply", "divide", "power", "negative",
     "exp", "log", "tanh", "sin", "cos", "cosh", "sinh", "sqrt", "abs", "sign",
     "maximum", "where", "sum", "mean", "matmul", "dot", "reshape", "transpose",
-    "broadcast_to", "getitem", "stack", "concatenate",
+    "broadcast_to", "getitem", "stack", "concatenate", "unbroadcast",
 ]  # fmt: skip
+
+
+def _shape(x):
+    """The shape of a Tensor, array or number (without numpy's dispatch on Tensors)."""
+    return x.shape if isinstance(x, (Tensor, np.ndarray)) else np.shape(x)
 
 
 def _batch_ndim(g, ans):
@@ -131,6 +136,8 @@ def _normalize_axis(axis, ndim):
 
 def _kept_shape(shape, axis):
     """The shape of a reduction over ``axis`` with ``keepdims=True``."""
+    if axis is None:
+        return (1,) * len(shape)
     axes = _normalize_axis(axis, len(shape))
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
@@ -138,7 +145,7 @@ def _kept_shape(shape, axis):
 def _sum_forward(x, axis=None, keepdims=False):
     if isinstance(axis, list):
         axis = tuple(axis)
-    return np.sum(x, axis=axis, keepdims=keepdims)
+    return np.add.reduce(x, axis=axis, keepdims=keepdims)
 
 
 sum = primitive(_sum_forward, "sum")
@@ -153,9 +160,8 @@ defvjp(
 
 def mean(x, axis=None, keepdims=False):
     """The mean over ``axis``: a sum scaled by the number of elements averaged."""
-    shape = np.shape(x)
-    count = int(np.prod([shape[a] for a in _normalize_axis(axis, len(shape))]))
-    return sum(x, axis=axis, keepdims=keepdims) * (1.0 / builtins.max(count, 1))
+    total = sum(x, axis=axis, keepdims=keepdims)
+    return total * (total.size / builtins.max(np.size(value_of(x)), 1))
 
 
 # -- shapes -------------------------------------------------------------------------------------
@@ -177,6 +183,27 @@ broadcast_to = primitive(np.broadcast_to, "broadcast_to")
 defvjp(broadcast_to, lambda g, ans, x, shape: g)  # the engine sums the broadcast axes away
 
 
+# -- undoing broadcasting: the one place it is done -------------------------------------------
+def unbroadcast(g, shape, batch_ndim=0):
+    """Sum ``g`` down to ``batch + shape``, undoing numpy broadcasting.
+
+    ``g`` has shape ``batch + broadcast_shape``: its first ``batch_ndim`` axes carry several
+    differentials at once (see ``differentiation``) and are kept. Axes that broadcasting added
+    in front of ``shape``, and axes where ``shape`` has length 1, are summed.
+    """
+    g_shape = g.shape
+    extra = len(g_shape) - batch_ndim - len(shape)
+    summed = list(range(batch_ndim, batch_ndim + extra))
+    start = batch_ndim + extra
+    summed += [start + i for i, n in enumerate(shape) if n == 1 and g_shape[start + i] != 1]
+    if summed:
+        g = sum(g, axis=tuple(summed))
+    target = g_shape[:batch_ndim] + tuple(shape)
+    if g.shape != target:
+        g = reshape(g, target)
+    return g
+
+
 # -- indexing -----------------------------------------------------------------------------------
 def _as_index(index):
     """A tuple index with lists turned into integer arrays."""
@@ -188,15 +215,22 @@ def _is_advanced(i):
     return isinstance(i, np.ndarray)
 
 
+def _is_integer(i):
+    return isinstance(i, (int, np.integer)) and not isinstance(i, (bool, np.bool_))
+
+
 def _with_batch_axes(index, batch_ndim):
     """Prefix ``index`` with full slices for the batch axes of a differential."""
-    if batch_ndim:
-        positions = [k for k, i in enumerate(index) if _is_advanced(i)]
-        if positions and positions[-1] - positions[0] + 1 != len(positions):
+    if batch_ndim and builtins.any(_is_advanced(i) for i in index):
+        # Beside an array, a plain integer is an advanced index too (numpy's rule): if they
+        # are separated, numpy moves their axes in front of the batch axes.
+        positions = [k for k, i in enumerate(index) if _is_advanced(i) or _is_integer(i)]
+        if positions[-1] - positions[0] + 1 != len(positions):
             raise flagged(
                 NotImplementedError(
-                    "getitem: differentiating an index with integer arrays separated by "
-                    "slices is only supported for scalar outputs (use grad, not jacobian/diff)"
+                    "getitem: differentiating an index with integer arrays and integers "
+                    "separated by slices is only supported for scalar outputs (use grad, not "
+                    "jacobian/diff)"
                 )
             )
     return (slice(None),) * batch_ndim + index
@@ -268,8 +302,8 @@ def _concatenate_forward(*xs, axis=0):
 
 def _concatenate_vjp(argnum, g, ans, *xs, axis=0):
     from_right = axis - ans.ndim if axis >= 0 else axis
-    start = builtins.sum(np.shape(x)[axis] for x in xs[:argnum])
-    part = slice(start, start + np.shape(xs[argnum])[axis])
+    start = builtins.sum(_shape(x)[axis] for x in xs[:argnum])
+    part = slice(start, start + _shape(xs[argnum])[axis])
     return getitem(g, (Ellipsis, part) + (slice(None),) * (-from_right - 1))
 
 
@@ -285,6 +319,8 @@ def concatenate(tensors, axis=0):
 # -- linear algebra -----------------------------------------------------------------------------
 def _swap_last(x):
     """``x`` with its last two axes swapped (the matrix transpose of a stack of matrices)."""
+    if x.ndim == 2:
+        return transpose(x)
     axes = list(range(x.ndim))
     axes[-2], axes[-1] = axes[-1], axes[-2]
     return transpose(x, tuple(axes))
@@ -300,7 +336,7 @@ defvjp(
 
 def matmul(a, b):
     """``a @ b`` with numpy's rules; vectors are promoted to matrices and back."""
-    a_shape, b_shape = np.shape(a), np.shape(b)
+    a_shape, b_shape = _shape(a), _shape(b)
     if not a_shape or not b_shape:
         raise flagged(
             ValueError(
@@ -328,14 +364,15 @@ def matmul(a, b):
 
 def dot(a, b):
     """The dot product of vectors and matrices (numpy's ``dot`` for up to two axes)."""
-    if np.ndim(a) > 2 or np.ndim(b) > 2:
+    a_shape, b_shape = _shape(a), _shape(b)
+    if len(a_shape) > 2 or len(b_shape) > 2:
         raise flagged(
             ValueError(
-                f"dot: supported for up to two axes, got shapes {np.shape(a)} and "
-                f"{np.shape(b)}; use matmul for stacks of matrices"
+                f"dot: supported for up to two axes, got shapes {a_shape} and {b_shape}; "
+                "use matmul for stacks of matrices"
             )
         )
-    if np.ndim(a) == 0 or np.ndim(b) == 0:
+    if not a_shape or not b_shape:
         return multiply(a, b)
     return matmul(a, b)
 

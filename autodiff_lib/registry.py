@@ -12,7 +12,7 @@ axes carry several differentials at once, see ``differentiation``), the output `
 inputs, and returns the differential for its input. Rules are written with the library's own
 functions, so they are differentiable again: that is where higher derivatives come from.
 A rule may return a result that is still broadcast; the engine undoes broadcasting in one
-place (``unbroadcast``).
+place (``primitives.unbroadcast``).
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ import functools
 
 import numpy as np
 
-from .tensor import Tensor
+from .tensor import Tensor, creation_order
 
-__all__ = ["Primitive", "primitive", "defvjp", "defvjp_argnum", "unbroadcast", "flagged"]
+__all__ = ["Primitive", "primitive", "defvjp", "defvjp_argnum", "flagged"]
 
 
 class Primitive:
@@ -85,19 +85,23 @@ def _apply(prim, args, kwargs):
     """Run the forward computation on raw arrays and record a node if any input is a variable."""
     values = []
     grad_inputs = []
+    trace = None
+    vjps = prim.vjps
     for argnum, arg in enumerate(args):
         if isinstance(arg, Tensor):
             values.append(arg.value)
             if arg.requires_grad:
-                rule = prim.rule(argnum)
+                rule = vjps[argnum] if argnum < len(vjps) else prim.rule(argnum)
                 if rule is not None:
                     grad_inputs.append((rule, arg))
+                    if trace is None or arg.trace < trace:
+                        trace = arg.trace
         else:
             values.append(arg)
     out = prim.forward(*values, **kwargs)
     if type(out) is not np.ndarray:
         out = np.asarray(out, dtype=np.float64)
-    node = Tensor.__new__(Tensor)
+    node = _new_tensor()
     node.value = out
     node.kwargs = kwargs
     if grad_inputs:
@@ -106,11 +110,17 @@ def _apply(prim, args, kwargs):
         node.inputs = args
         node.input_values = values
         node.grad_inputs = grad_inputs
+        node.seq = next(creation_order)
+        node.trace = trace
     else:
         node.requires_grad = False
         node.primitive = None
         node.inputs = node.input_values = node.grad_inputs = ()
+        node.seq = node.trace = 0
     return node
+
+
+_new_tensor = functools.partial(Tensor.__new__, Tensor)
 
 
 def _input_error(name, args, error):
@@ -126,28 +136,6 @@ def _input_error(name, args, error):
 
 def _is_array_like(x):
     return isinstance(x, (Tensor, np.ndarray, np.generic, int, float, list, tuple))
-
-
-def unbroadcast(g, shape, batch_ndim=0):
-    """Sum ``g`` down to ``batch + shape``, undoing numpy broadcasting.
-
-    ``g`` has shape ``batch + broadcast_shape``: its first ``batch_ndim`` axes carry several
-    differentials at once (see ``differentiation``) and are kept. Axes that broadcasting added
-    in front of ``shape``, and axes where ``shape`` has length 1, are summed.
-    """
-    from .primitives import reshape, sum
-
-    g_shape = g.shape
-    extra = len(g_shape) - batch_ndim - len(shape)
-    summed = list(range(batch_ndim, batch_ndim + extra))
-    start = batch_ndim + extra
-    summed += [start + i for i, n in enumerate(shape) if n == 1 and g_shape[start + i] != 1]
-    if summed:
-        g = sum(g, axis=tuple(summed))
-    target = g_shape[:batch_ndim] + tuple(shape)
-    if g.shape != target:
-        g = reshape(g, target)
-    return g
 
 
 def flagged(error):

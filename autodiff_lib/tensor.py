@@ -9,7 +9,11 @@ apply to its non-constant inputs: that is all the reverse sweep needs.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
+
+creation_order = itertools.count(1)  # numbers every variable: a topological order of the graph
 
 __all__ = ["Tensor", "constant", "variable", "value_of"]
 
@@ -20,7 +24,9 @@ class Tensor:
     ``requires_grad`` is False for constants. ``primitive`` is None for leaves (variables
     and constants made by the user); otherwise ``inputs`` are the arguments the primitive
     was called with, ``input_values`` their raw arrays, and ``grad_inputs`` pairs each
-    non-constant input with the derivative rule for it.
+    non-constant input with the derivative rule for it. ``seq`` numbers variables in order of
+    creation (inputs always come before outputs: a topological order for free); ``trace`` is
+    the oldest differentiation the value depends on (0: variables made by the user).
     """
 
     __slots__ = (
@@ -31,6 +37,8 @@ class Tensor:
         "input_values",
         "kwargs",
         "grad_inputs",
+        "seq",
+        "trace",
         "__weakref__",
     )
 
@@ -52,6 +60,21 @@ class Tensor:
         self.input_values = ()
         self.kwargs = {}
         self.grad_inputs = ()
+        self.seq = next(creation_order)
+        self.trace = 0
+
+    @classmethod
+    def leaf(cls, array, trace):
+        """A variable over ``array`` without a copy: the fresh leaves made by ``grad``."""
+        node = cls.__new__(cls)
+        node.value = array if array.dtype == np.float64 else array.astype(np.float64)
+        node.requires_grad = True
+        node.primitive = None
+        node.inputs = node.input_values = node.grad_inputs = ()
+        node.kwargs = {}
+        node.seq = next(creation_order)
+        node.trace = trace
+        return node
 
     # -- what it is -------------------------------------------------------------------------
     @property
