@@ -36,7 +36,6 @@ from .differentiation import (
 )
 from .fused import matvec
 from .optimizers import DivergenceError, OptimizationResult, gradient_descent, newton
-from .optimizers import DivergenceError, OptimizationResult, gradient_descent, newton
 from .primitives import (
     abs,
     add,
