@@ -20,8 +20,10 @@ cache, grad/jacobian/hessian/diff), ``fused`` (closed-form operators), ``checkin
 (finite differences).
 """
 
-from . import interop  # noqa: F401  (plugs numpy's hooks into Tensor)
-from . import memory
+from . import (
+    interop,  # noqa: F401  (plugs numpy's hooks into Tensor)
+    memory,
+)
 from .checking import GradCheckReport, GradientCheckError, check_grad
 from .differentiation import (
     OperationCounts,

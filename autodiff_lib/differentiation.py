@@ -120,14 +120,12 @@ def _backpropagate(y, targets, seed, record):
     """
     wanted = {t.seq for t in targets}
     found = {}
-    adjoints = {y.seq: seed}
-    pending = {y.seq: y}
+    pending = {y.seq: [y, seed]}  # seq -> [node, its differential so far]: the cache
     heap = [-y.seq]
     rules = visited = 0
     while heap:
         seq = -heappop(heap)
-        node = pending.pop(seq)
-        g = adjoints.pop(seq)
+        node, g = pending.pop(seq)
         visited += 1
         if seq in wanted:
             found[seq] = g
@@ -143,14 +141,12 @@ def _backpropagate(y, targets, seed, record):
             if contribution.shape != (g.shape[:batch_ndim] + shape if batch_ndim else shape):
                 contribution = unbroadcast(contribution, shape, batch_ndim)
             rules += 1
-            parent_seq = parent.seq
-            previous = adjoints.get(parent_seq)
-            if previous is None:
-                adjoints[parent_seq] = contribution
-                pending[parent_seq] = parent
-                heappush(heap, -parent_seq)
+            entry = pending.get(parent.seq)
+            if entry is None:
+                pending[parent.seq] = [parent, contribution]
+                heappush(heap, -parent.seq)
             else:
-                adjoints[parent_seq] = previous + contribution
+                entry[1] = entry[1] + contribution
     _record_counts(rules, visited)
     return found
 
@@ -225,8 +221,7 @@ def value_and_grad(f, argnum=0):
     """
 
     def value_and_grad_f(*args, **kwargs):
-        y, grads = _differentiate(f, argnum, args, kwargs, "grad", scalar=True)
-        return _plain(y), grads
+        return _differentiate(f, argnum, args, kwargs, "grad", scalar=True)
 
     value_and_grad_f.__name__ = f"value_and_grad({getattr(f, '__name__', 'f')})"
     return value_and_grad_f
@@ -283,14 +278,15 @@ def _differentiate(f, argnum, args, kwargs, name, scalar):
     # The derivative is itself recorded when someone outside may differentiate it again: an
     # argument was already a variable, or f read variables older than this call's own.
     record = any(leaf is var for leaves, _, fresh in leaves_per_arg
-                 for leaf, var in zip(leaves, fresh))  # fmt: skip
+                 for leaf, var in zip(leaves, fresh, strict=True))  # fmt: skip
     if isinstance(y, Tensor) and y.requires_grad and y.trace < trace:
         record = True
     derivatives = iter(_sweep(y, variables, y_shape, record))
     results = []
     for leaves, rebuild, _ in leaves_per_arg:
         results.append(rebuild([_like(leaf, next(derivatives)) for leaf in leaves]))
-    return y, (tuple(results) if isinstance(argnum, tuple) else results[0])
+    value = y if record else _plain(y)
+    return value, (tuple(results) if isinstance(argnum, tuple) else results[0])
 
 
 def _as_variable(leaf, name, trace):
@@ -315,29 +311,35 @@ def _like(leaf, derivative):
 
 
 def _plain(y):
-    if isinstance(y, Tensor) and not y.requires_grad:
-        y = y.value
+    """The value of ``y`` as plain numpy (a 0-d result as a numpy scalar)."""
+    y = value_of(y)
     if isinstance(y, np.ndarray) and y.ndim == 0:
         return y[()]
     return y
 
 
+_CONTAINERS = (list, tuple, dict)
+
+
 def _flatten(tree):
     """The array leaves of nested lists, tuples and dicts, and a function to rebuild the tree."""
     if isinstance(tree, (list, tuple)):
+        make = type(tree)._make if hasattr(tree, "_fields") else type(tree)  # namedtuples too
+        if not any(isinstance(item, _CONTAINERS) for item in tree):  # flat: the common case
+            return list(tree), make
         parts = [_flatten(item) for item in tree]
         counts = [len(leaves) for leaves, _ in parts]
 
         def rebuild(leaves):
             items, start = [], 0
-            for (_, rebuild_item), n in zip(parts, counts):
+            for (_, rebuild_item), n in zip(parts, counts, strict=True):
                 items.append(rebuild_item(leaves[start : start + n]))
                 start += n
-            return type(tree)(items)
+            return make(items)
 
         return [leaf for leaves, _ in parts for leaf in leaves], rebuild
     if isinstance(tree, dict):
         keys = list(tree)
         leaves, rebuild_values = _flatten([tree[k] for k in keys])
-        return leaves, lambda new: dict(zip(keys, rebuild_values(new)))
+        return leaves, lambda new: dict(zip(keys, rebuild_values(new), strict=True))
     return [tree], lambda leaves: leaves[0]

@@ -7,9 +7,9 @@ instead of silently dropping the derivative; on constants it simply computes the
 
 from __future__ import annotations
 
-import numpy as np
-
 import sys
+
+import numpy as np
 
 from . import primitives as ops
 from . import tensor as _tensor_module

@@ -10,10 +10,9 @@ undone by the engine, not here. Raw numpy appears only in forward computations.
 from __future__ import annotations
 
 import builtins
+import sys
 
 import numpy as np
-
-import sys
 
 from . import tensor as _tensor_module
 from .registry import defvjp, defvjp_argnum, flagged, primitive
@@ -53,10 +52,18 @@ defvjp(divide, lambda g, ans, x, y: g / y, lambda g, ans, x, y: -g * ans / y)
 negative = primitive(np.negative, "negative")
 defvjp(negative, lambda g, ans, x: -g)
 
+
+def _lowered(y):
+    """y − 1, but 1 where y = 0: there y·x^(y−1) is 0, and x^(−1) would give 0·inf at x = 0."""
+    if isinstance(y, (int, float)):
+        return y - 1 if y != 0 else 1.0
+    return where(y != 0, y - 1, 1.0)
+
+
 power = primitive(np.power, "power")
 defvjp(
     power,
-    lambda g, ans, x, y: g * y * x ** (y - 1),
+    lambda g, ans, x, y: g * y * x ** _lowered(y),
     lambda g, ans, x, y: g * ans * log(where(x > 0, x, 1.0)),
 )
 
@@ -148,20 +155,31 @@ def _sum_forward(x, axis=None, keepdims=False):
     return np.add.reduce(x, axis=axis, keepdims=keepdims)
 
 
+def _spread(g, ans, x, axis):
+    """The differential of a reduction's output, copied back over the axes it reduced."""
+    n = _batch_ndim(g, ans)
+    kept = reshape(g, g.shape[:n] + _kept_shape(x.shape, axis))
+    return broadcast_to(kept, g.shape[:n] + x.shape)
+
+
+def _fraction(part, whole):
+    """size(part) / size(whole): the weight of each element in a mean."""
+    return np.size(value_of(part)) / builtins.max(np.size(value_of(whole)), 1)
+
+
+def _mean_forward(x, axis=None, keepdims=False):
+    total = _sum_forward(x, axis=axis, keepdims=keepdims)
+    return total * _fraction(total, x)
+
+
 sum = primitive(_sum_forward, "sum")
+defvjp(sum, lambda g, ans, x, axis=None, keepdims=False: _spread(g, ans, x, axis))
+
+mean = primitive(_mean_forward, "mean")
 defvjp(
-    sum,
-    lambda g, ans, x, axis=None, keepdims=False: broadcast_to(
-        reshape(g, g.shape[: _batch_ndim(g, ans)] + _kept_shape(x.shape, axis)),
-        g.shape[: _batch_ndim(g, ans)] + x.shape,
-    ),
+    mean,
+    lambda g, ans, x, axis=None, keepdims=False: _spread(g * _fraction(ans, x), ans, x, axis),
 )
-
-
-def mean(x, axis=None, keepdims=False):
-    """The mean over ``axis``: a sum scaled by the number of elements averaged."""
-    total = sum(x, axis=axis, keepdims=keepdims)
-    return total * (total.size / builtins.max(np.size(value_of(x)), 1))
 
 
 # -- shapes -------------------------------------------------------------------------------------

@@ -77,7 +77,7 @@ def defvjp(fun, *rules):
 
 
 def defvjp_argnum(fun, rule):
-    """Declare one rule for all arguments of a variadic primitive: ``rule(argnum, g, ans, *args)``."""
+    """One rule for every argument of a variadic primitive: ``rule(argnum, g, ans, *args)``."""
     fun.primitive.vjp_argnum = rule
 
 
@@ -120,22 +120,31 @@ def _apply(prim, args, kwargs):
     return node
 
 
-_new_tensor = functools.partial(Tensor.__new__, Tensor)
+_new_tensor = functools.partial(object.__new__, Tensor)
 
 
 def _input_error(name, args, error):
     """A ValueError or TypeError that names the operation and the shapes it was given."""
-    shapes = ", ".join(str(np.shape(a)) if _is_array_like(a) else type(a).__name__ for a in args)
+    shapes = ", ".join(_describe(a) for a in args)
     reason = str(error)
     if "broadcast" in reason:
         reason = "shapes cannot be broadcast together"
     elif "mismatch in its core dimension" in reason or "not aligned" in reason:
         reason = "inner dimensions do not match"
-    return flagged(type(error)(f"{name}: {reason} (got shapes {shapes})"))
+    return flagged(type(error)(f"{name}: {reason} (got {shapes})"))
 
 
-def _is_array_like(x):
-    return isinstance(x, (Tensor, np.ndarray, np.generic, int, float, list, tuple))
+def _describe(arg):
+    """An argument as the user thinks of it: an array by its shape, a shape as a shape."""
+    if isinstance(arg, (Tensor, np.ndarray, np.generic)):
+        return f"shape {arg.shape}"
+    if isinstance(arg, (int, float)):
+        return "a scalar"
+    if isinstance(arg, tuple) and all(isinstance(n, (int, np.integer)) for n in arg):
+        return f"shape {arg}"
+    if isinstance(arg, (list, tuple)):
+        return f"shape {np.shape(arg)}"
+    return type(arg).__name__
 
 
 def flagged(error):
