@@ -4,8 +4,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# nbgrader runs helper programs (alembic) by name: the environment's bin comes first.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: lab test lint benchmark clean
+.PHONY: lab test lint benchmark clean notebooks release grade feedback
 
 # Create the virtual environment and install the package with the course and dev extras.
 $(STAMP): pyproject.toml
@@ -14,14 +16,32 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[course,dev]'
 	touch $(STAMP)
 
+# JupyterLab at the root, on this machine only. nbgrader's extensions (formgrader, create and
+# validate assignment, assignment list) are enabled by installing nbgrader.
 lab: $(STAMP)
-	$(BIN)/jupyter lab --ip=127.0.0.1 --notebook-dir=.
+	$(BIN)/jupyter lab --ip=127.0.0.1 --ServerApp.root_dir=.
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check autodiff_lib tests benchmarks
+	$(BIN)/ruff check autodiff_lib course tests benchmarks nbgrader_config.py
+
+# Source notebooks from their builders in course/ (refuses to overwrite hand edits).
+notebooks: $(STAMP)
+	$(BIN)/python -m course.build
+
+# Student versions: release/<assignment>/ from source/<assignment>/, for every assignment.
+release: notebooks
+	$(BIN)/nbgrader generate_assignment '*' --force
+
+# Autograde everything under submitted/ and print the scores (ARGS go to nbgrader autograde).
+grade: $(STAMP)
+	$(BIN)/python -m course.grades $(ARGS)
+
+# Feedback (HTML, hidden tests removed) under feedback/<student>/<assignment>/.
+feedback: $(STAMP)
+	$(BIN)/nbgrader generate_feedback '*' $(ARGS)
 
 benchmark: $(STAMP)
 	$(BIN)/python -m benchmarks

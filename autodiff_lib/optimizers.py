@@ -138,9 +138,11 @@ def gradient_descent(
             break
         x_new = x - eta * g
         if adaptive and np.array_equal(x_new, x):
-            message = (f"gradient_descent: stalled after {step - 1} steps: the step size "
-                       f"{eta:.3g} no longer moves x, so f cannot decrease further in floating "
-                       "point (tol below f's precision, or a gradient inconsistent with f)")  # fmt: skip
+            message = (
+                f"gradient_descent: stalled after {step - 1} steps: the step size {eta:.3g} "
+                "no longer moves x, so f cannot decrease further in floating point (tol below "
+                "f's precision, or a gradient inconsistent with f)"
+            )
             return _result(x, g, tol, trajectory, losses, step_sizes, max_steps, message)
         loss_new, g_new = _evaluate(value_and_grad_f, x_new)
         step_sizes.append(eta)

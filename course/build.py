@@ -1,0 +1,151 @@
+"""Write the course's notebooks from their builders: ``python -m course.build [--check] [--force]``.
+
+Every module ``course/partNN_*.py`` is a builder: it names the notebook it writes (``NOTEBOOK``,
+relative to the repository root) and returns its cells (``cells()``, made with
+``course.cells``). Building a notebook runs it once in a fresh kernel, so a reference solution
+that fails its own tests never gets written, and stores the outputs of the cells tagged
+``nbval-check-output`` for nbval to compare against on every test run.
+
+The notebook's metadata records a fingerprint of the cells as built. A notebook whose cells no
+longer match it was edited by hand: the build refuses to overwrite it (``--force`` does), since
+those edits belong in the builder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib
+import json
+import pkgutil
+import sys
+from pathlib import Path
+
+import nbformat
+from nbformat import v4
+
+from .cells import CHECK_OUTPUT
+
+ROOT = Path(__file__).resolve().parent.parent
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+
+
+def parts():
+    """The builder modules, in course order (by module name)."""
+    package = Path(__file__).parent
+    names = sorted(
+        m.name for m in pkgutil.iter_modules([str(package)]) if m.name.startswith("part")
+    )
+    return [importlib.import_module(f"{__package__}.{name}") for name in names]
+
+
+def fingerprint(nb) -> str:
+    """A hash of what a builder decides: each cell's type, source, nbgrader metadata and tags."""
+    content = [
+        [cell.cell_type, cell.source, cell.metadata.get("nbgrader"), cell.metadata.get("tags")]
+        for cell in nb.cells
+    ]
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def build(part) -> nbformat.NotebookNode:
+    """The notebook of one builder, without outputs, with stable cell ids."""
+    nb = v4.new_notebook(cells=part.cells())
+    seen = set()
+    for cell in nb.cells:
+        if "nbgrader" not in cell.metadata:  # graded cells already carry their grade_id as id
+            digest = hashlib.sha1((cell.cell_type + cell.source).encode()).hexdigest()
+            cell["id"] = f"{cell.cell_type[:2]}-{digest[:10]}"
+        while cell["id"] in seen:
+            cell["id"] += "-2"
+        seen.add(cell["id"])
+    nb.metadata["kernelspec"] = dict(KERNELSPEC)
+    nb.metadata["language_info"] = {"name": "python"}
+    nb.metadata["course"] = {
+        "builder": f"{__package__}/{part.__name__.rsplit('.', 1)[-1]}.py",
+        "fingerprint": fingerprint(nb),
+    }
+    nbformat.validate(nb)
+    return nb
+
+
+def execute(nb, path: Path, timeout: int = 120) -> nbformat.NotebookNode:
+    """Run ``nb`` in a fresh kernel in ``path``'s folder; keep only the outputs nbval checks."""
+    from nbclient import NotebookClient
+
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name=KERNELSPEC["name"],
+        resources={"metadata": {"path": str(path.parent)}},
+        record_timing=False,
+        store_widget_state=False,
+    )
+    client.execute()
+    nb.metadata["language_info"] = {"name": "python"}  # not the version of whoever built it
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        cell.execution_count = None
+        if CHECK_OUTPUT in cell.metadata.get("tags", []):
+            for output in cell.outputs:
+                if "execution_count" in output:
+                    output.execution_count = None
+        else:
+            cell.outputs = []
+    return nb
+
+
+def status(part) -> str:
+    """'missing', 'hand-edited', 'stale' (the builder changed) or 'up to date'."""
+    path = ROOT / part.NOTEBOOK
+    if not path.exists():
+        return "missing"
+    existing = nbformat.read(path, as_version=4)
+    recorded = existing.metadata.get("course", {}).get("fingerprint")
+    if recorded != fingerprint(existing):
+        return "hand-edited"
+    return "up to date" if recorded == fingerprint(build(part)) else "stale"
+
+
+def write(part, force: bool = False) -> str:
+    """Build, run and write one notebook; returns what happened."""
+    path = ROOT / part.NOTEBOOK
+    state = status(part)
+    if state == "up to date" and not force:
+        return f"{part.NOTEBOOK}: up to date"
+    if state == "hand-edited" and not force:
+        raise SystemExit(
+            f"{part.NOTEBOOK} was edited by hand since it was built from {part.__name__}. "
+            "Move the edits into the builder, then run `python -m course.build --force`."
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nb = execute(build(part), path)
+    nbformat.write(nb, path)
+    return f"{part.NOTEBOOK}: written ({state})"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m course.build", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="only report; exit 1 if any is not up to date"
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="rebuild even if up to date or edited by hand"
+    )
+    args = parser.parse_args(argv)
+    stale = 0
+    for part in parts():
+        if args.check:
+            state = status(part)
+            stale += state != "up to date"
+            print(f"{part.NOTEBOOK}: {state}")
+        else:
+            print(write(part, force=args.force), flush=True)
+    return 1 if stale else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

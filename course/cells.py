@@ -1,0 +1,114 @@
+"""Cell constructors for the course's notebooks: each sets the nbgrader metadata of one role.
+
+A part's builder is a list of these calls, read top to bottom like the notebook itself:
+
+=====================  =================================================================
+``markdown(text)``     prose
+``code(src)``          code the student may run and change (demos, experiments)
+``given(src, id)``     read-only code that tests rely on (restored from the source when
+                       grading, so a student's edits cannot change what the tests see)
+``solution(src, id)``  an answer cell: ``### BEGIN SOLUTION`` ... ``### END SOLUTION``
+                       becomes ``raise NotImplementedError()`` in the student version
+``tests(src, id, n)``  autograded tests worth ``n`` points; lines between
+                       ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS`` are removed
+                       from the student version and run only when grading
+``written_answer``     a markdown answer graded by hand; the model answer (given as the
+                       argument) stays in the source, the student sees ``YOUR ANSWER HERE``
+=====================  =================================================================
+
+Cells whose output nbval compares on every run carry the tag ``CHECK_OUTPUT`` (their outputs
+are stored in the source notebook); cells that print timings carry ``IGNORE_OUTPUT``.
+Text is dedented and stripped, so builders can indent it like the code around it.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+from nbformat import v4
+from nbformat.notebooknode import NotebookNode
+
+__all__ = [
+    "CHECK_OUTPUT",
+    "IGNORE_OUTPUT",
+    "NBGRADER_SCHEMA_VERSION",
+    "code",
+    "given",
+    "markdown",
+    "solution",
+    "tests",
+    "written_answer",
+]  # fmt: skip
+
+CHECK_OUTPUT = "nbval-check-output"  # nbval --nbval-lax compares this cell's output
+IGNORE_OUTPUT = "nbval-ignore-output"  # timings, memory addresses: never compared
+NBGRADER_SCHEMA_VERSION = 3  # the cell metadata schema of nbgrader 0.9
+
+
+def _text(source: str) -> str:
+    return textwrap.dedent(source).strip("\n")
+
+
+def _tags(cell: NotebookNode, check_output: bool, ignore_output: bool) -> NotebookNode:
+    if check_output and ignore_output:
+        raise ValueError("a cell's output is either checked or ignored, not both")
+    tags = [CHECK_OUTPUT] if check_output else [IGNORE_OUTPUT] if ignore_output else []
+    if tags:
+        cell.metadata["tags"] = tags
+    return cell
+
+
+def _nbgrader(cell, grade_id, *, grade=False, solution=False, locked=False, points=None):
+    """Attach nbgrader metadata in the form nbgrader's MetadataValidator (schema v3) expects."""
+    meta = {
+        "schema_version": NBGRADER_SCHEMA_VERSION,
+        "grade": grade,
+        "grade_id": grade_id,
+        "locked": locked,
+        "solution": solution,
+        "task": False,
+    }
+    if grade:
+        meta["points"] = points
+    cell.metadata["nbgrader"] = meta
+    cell["id"] = grade_id  # graded cells keep a stable, readable id
+    return cell
+
+
+def markdown(text: str) -> NotebookNode:
+    """Prose (markdown), free for the student to edit."""
+    return v4.new_markdown_cell(_text(text))
+
+
+def code(source: str, *, check_output=False, ignore_output=False) -> NotebookNode:
+    """Code the student may run and change: demonstrations and experiments."""
+    return _tags(v4.new_code_cell(_text(source)), check_output, ignore_output)
+
+
+def given(source: str, grade_id: str, *, check_output=False, ignore_output=False):
+    """Read-only code that tests depend on: locked, and restored from the source when grading."""
+    cell = _tags(v4.new_code_cell(_text(source)), check_output, ignore_output)
+    return _nbgrader(cell, grade_id, locked=True)
+
+
+def solution(source: str, grade_id: str) -> NotebookNode:
+    """An autograded answer cell: the region between the SOLUTION markers is the student's."""
+    text = _text(source)
+    if "### BEGIN SOLUTION" not in text or "### END SOLUTION" not in text:
+        raise ValueError(f"solution cell {grade_id!r} has no ### BEGIN/END SOLUTION region")
+    return _nbgrader(v4.new_code_cell(text), grade_id, solution=True)
+
+
+def tests(source: str, grade_id: str, points: float) -> NotebookNode:
+    """Autograded tests worth ``points``: full marks if the cell runs without an error."""
+    if points <= 0:
+        raise ValueError(f"test cell {grade_id!r} must be worth a positive number of points")
+    cell = v4.new_code_cell(_text(source))
+    return _nbgrader(cell, grade_id, grade=True, locked=True, points=points)
+
+
+def written_answer(model_answer: str, grade_id: str, points: float) -> NotebookNode:
+    """A markdown answer graded by hand; the model answer is removed from the student version."""
+    text = "### BEGIN SOLUTION\n" + _text(model_answer) + "\n### END SOLUTION"
+    cell = v4.new_markdown_cell(text)
+    return _nbgrader(cell, grade_id, grade=True, solution=True, points=points)

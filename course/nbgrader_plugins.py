@@ -1,0 +1,98 @@
+"""Two nbgrader preprocessors, switched on in ``nbgrader_config.py``.
+
+* ``StripRunMetadata`` (release): a source notebook that an instructor ran and saved carries
+  traces of that run: execution timings, saved widget state, collapsed/scrolled flags. The
+  student version keeps only the metadata nbgrader and the course need.
+* ``HideHiddenTests`` (feedback): nbgrader's feedback shows the autograded notebook, whose test
+  cells hold the hidden tests, and a failing hidden assert prints its code and message in the
+  traceback. This removes the hidden region from each test cell's source and replaces its
+  outputs by the name of the error, plus the message only when it comes from a visible line.
+"""
+
+from __future__ import annotations
+
+from nbformat.notebooknode import NotebookNode
+from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import List, Unicode
+
+__all__ = ["HideHiddenTests", "StripRunMetadata", "split_hidden_tests"]
+
+
+class StripRunMetadata(NbGraderPreprocessor):
+    """Keep only the listed cell and notebook metadata; everything a run left behind goes."""
+
+    keep_cell_metadata = List(
+        ["nbgrader", "tags", "deletable", "editable"],
+        help="Cell metadata keys kept in the student version.",
+    ).tag(config=True)
+    keep_notebook_metadata = List(
+        ["kernelspec", "language_info"],
+        help="Notebook metadata keys kept in the student version.",
+    ).tag(config=True)
+
+    def preprocess(self, nb, resources):
+        nb, resources = super().preprocess(nb, resources)
+        nb.metadata = NotebookNode(
+            {k: v for k, v in nb.metadata.items() if k in self.keep_notebook_metadata}
+        )
+        return nb, resources
+
+    def preprocess_cell(self, cell, resources, index):
+        cell.metadata = NotebookNode(
+            {k: v for k, v in cell.metadata.items() if k in self.keep_cell_metadata}
+        )
+        if cell.cell_type == "code":
+            cell.execution_count = None
+        return cell, resources
+
+
+def split_hidden_tests(source, begin="BEGIN HIDDEN TESTS", end="END HIDDEN TESTS"):
+    """``(visible lines, hidden lines)`` of a cell's source; the delimiter lines are dropped."""
+    visible, hidden, inside = [], [], False
+    for line in source.split("\n"):
+        if begin in line:
+            inside = True
+        elif end in line:
+            inside = False
+        else:
+            (hidden if inside else visible).append(line)
+    return visible, hidden
+
+
+class HideHiddenTests(NbGraderPreprocessor):
+    """Show students that a hidden test failed, never what it is."""
+
+    begin_test_delimeter = Unicode("BEGIN HIDDEN TESTS").tag(config=True)  # nbgrader's spelling
+    end_test_delimeter = Unicode("END HIDDEN TESTS").tag(config=True)
+    placeholder = Unicode(
+        "# (hidden tests: not shown)", help="Replaces the hidden region in the source."
+    ).tag(config=True)
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type != "code" or self.begin_test_delimeter not in cell.source:
+            return cell, resources
+        visible, _ = split_hidden_tests(
+            cell.source, self.begin_test_delimeter, self.end_test_delimeter
+        )
+        cell.source = "\n".join(visible + [self.placeholder]).strip("\n")
+        visible_text = "\n".join(visible)
+        outputs = []
+        for output in cell.get("outputs", []):
+            if output.output_type != "error":
+                continue  # printed or displayed by hidden code, or by the student's code on
+                # hidden inputs: either may give the test away
+            message = output.get("evalue", "")
+            if not (message.strip() and message in visible_text):
+                message = (
+                    "a test in this cell failed (hidden tests and their messages are not shown)"
+                )
+            outputs.append(
+                NotebookNode(
+                    output_type="error",
+                    ename=output.ename,
+                    evalue=message,
+                    traceback=[f"{output.ename}: {message}"],
+                )
+            )
+        cell.outputs = outputs
+        return cell, resources
