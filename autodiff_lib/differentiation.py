@@ -129,17 +129,21 @@ def _backpropagate(y, targets, seed, record):
         visited += 1
         if seq in wanted:
             found[seq] = g
-        if not node.grad_inputs:
+        grad_inputs = node.grad_inputs
+        if not grad_inputs:
             continue
-        ans, args = (node, node.inputs) if record else (node.value, node.input_values)
+        if record:
+            ans, args = node, node.inputs
+        else:
+            ans, args = node.value, node.input_values
         kwargs = node.kwargs
-        batch_ndim = g.ndim - node.value.ndim
-        for rule, parent in node.grad_inputs:
+        batch_shape = g.shape[: g.ndim - node.value.ndim]
+        for rule, parent in grad_inputs:
             # the rule, then broadcasting undone (as in _local_differential, inlined: hot loop)
             contribution = rule(g, ans, *args, **kwargs) if kwargs else rule(g, ans, *args)
             shape = parent.value.shape
-            if contribution.shape != (g.shape[:batch_ndim] + shape if batch_ndim else shape):
-                contribution = unbroadcast(contribution, shape, batch_ndim)
+            if contribution.shape != (batch_shape + shape if batch_shape else shape):
+                contribution = unbroadcast(contribution, shape, len(batch_shape))
             rules += 1
             entry = pending.get(parent.seq)
             if entry is None:
@@ -295,8 +299,9 @@ def _as_variable(leaf, name, trace):
         return leaf  # already a variable of an outer computation: differentiate through it
     value = np.asarray(value_of(leaf))
     if value.dtype.kind not in "biuf":
-        raise flagged(TypeError(f"{name}: cannot differentiate w.r.t. a value of type "
-                                f"{type(leaf).__name__}"))  # fmt: skip
+        what = "complex numbers" if value.dtype.kind == "c" else f"dtype {value.dtype}"
+        raise flagged(TypeError(f"{name}: can only differentiate w.r.t. real numbers, got "
+                                f"{what}"))  # fmt: skip
     return Tensor.leaf(value, trace)
 
 

@@ -292,7 +292,12 @@ def getitem(x, index):
         isinstance(index, tuple) and builtins.any(isinstance(i, Tensor) for i in index)
     ):
         raise flagged(TypeError("getitem: index with integers, slices or arrays, not Tensors"))
-    return _getitem(x, _as_index(index))
+    try:
+        return _getitem(x, _as_index(index))
+    except IndexError as error:
+        raise flagged(
+            IndexError(f"getitem: {error} (indexing a tensor of shape {_shape(x)} with {index!r})")
+        ) from None
 
 
 def _stack_forward(*xs, axis=0):

@@ -142,8 +142,13 @@ def _describe(arg):
         return "a scalar"
     if isinstance(arg, tuple) and all(isinstance(n, (int, np.integer)) for n in arg):
         return f"shape {arg}"
-    if isinstance(arg, (list, tuple)):
-        return f"shape {np.shape(arg)}"
+    if isinstance(arg, list):
+        try:
+            return f"shape {np.shape(arg)}"
+        except ValueError:  # ragged
+            pass
+    if isinstance(arg, tuple):
+        return f"index {arg}"
     return type(arg).__name__
 
 
