@@ -26,15 +26,23 @@ class StripRunMetadata(NbGraderPreprocessor):
         help="Cell metadata keys kept in the student version.",
     ).tag(config=True)
     keep_notebook_metadata = List(
-        ["kernelspec", "language_info"],
-        help="Notebook metadata keys kept in the student version.",
+        ["kernelspec", "language_info.name"],
+        help="Notebook metadata kept in the student version: a key, or key.subkey to keep "
+        "only that part (the Python version a run recorded in language_info goes).",
     ).tag(config=True)
 
     def preprocess(self, nb, resources):
         nb, resources = super().preprocess(nb, resources)
-        nb.metadata = NotebookNode(
-            {k: v for k, v in nb.metadata.items() if k in self.keep_notebook_metadata}
-        )
+        kept = NotebookNode()
+        for path in self.keep_notebook_metadata:
+            key, _, subkey = path.partition(".")
+            if key not in nb.metadata:
+                continue
+            if not subkey:
+                kept[key] = nb.metadata[key]
+            elif subkey in nb.metadata[key]:
+                kept.setdefault(key, NotebookNode())[subkey] = nb.metadata[key][subkey]
+        nb.metadata = kept
         return nb, resources
 
     def preprocess_cell(self, cell, resources, index):

@@ -1,0 +1,147 @@
+"""Helpers for the tests of the course pipeline: a temporary copy of the course, nbgrader runs,
+and the text of solutions and hidden tests that must never reach a student."""
+
+from __future__ import annotations
+
+import ast
+import html.parser
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+
+from course.nbgrader_plugins import split_hidden_tests
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def assignments() -> list[str]:
+    """Every assignment: a folder of source/ holding a notebook."""
+    return sorted(p.name for p in (ROOT / "source").iterdir() if any(p.glob("*.ipynb")))
+
+
+def notebooks(folder: Path) -> list[Path]:
+    return sorted(folder.glob("*/*.ipynb"))
+
+
+def copy_course(dest: Path) -> Path:
+    """What nbgrader needs to run the course elsewhere: its config, course/ and source/."""
+    ignore = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints")
+    shutil.copy(ROOT / "nbgrader_config.py", dest)
+    shutil.copytree(ROOT / "course", dest / "course", ignore=ignore)
+    shutil.copytree(ROOT / "source", dest / "source", ignore=ignore)
+    return dest
+
+
+def environment() -> dict:
+    """The environment of a course command: the venv's bin first, the default gradebook."""
+    env = dict(os.environ)
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    env.pop("NBGRADER_DB_URL", None)
+    return env
+
+
+def run(root: Path, *command: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    """Run a course command (``nbgrader ...`` or ``python ...``) in ``root``; output as text.
+
+    nbgrader only logs a config file that fails to load and goes on with its defaults, which
+    would silently disable what nbgrader_config.py sets up: that is an error here.
+    """
+    program = str(BIN / command[0]) if command[0] == "nbgrader" else sys.executable
+    args = command[1:] if command[0] in ("nbgrader", "python") else command
+    result = subprocess.run(
+        [program, *args],
+        cwd=root,
+        env=environment(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    result.log = result.stdout + result.stderr
+    assert "Exception while loading config file" not in result.log, result.log
+    return result
+
+
+# -- secrets: what only the source notebook may contain --------------------------------------
+SOLUTION = re.compile(r"^[ \t]*### BEGIN SOLUTION.*?^[ \t]*### END SOLUTION[^\n]*", re.S | re.M)
+
+
+def _string_constants(lines):
+    """The string literals in code lines (assert messages), as far as the code parses."""
+    try:
+        tree = ast.parse("\n".join(line.strip() for line in lines if line.strip()))
+    except SyntaxError:
+        return []
+    return [
+        n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)
+    ]
+
+
+def secrets(source_notebook: Path) -> dict[str, set[str]]:
+    """``{"hidden": ..., "solution": ...}``: lines (and string literals) of the hidden-test and
+    solution regions of a source notebook that appear nowhere else in it. Short lines (under
+    12 characters) and lines also found outside those regions are not secrets."""
+    nb = nbformat.read(source_notebook, as_version=4)
+    hidden, solution, visible = [], [], []
+    for cell in nb.cells:
+        regions = SOLUTION.findall(cell.source)
+        solution += [line for region in regions for line in region.split("\n")[1:-1]]
+        rest = SOLUTION.sub("", cell.source)
+        shown, hidden_lines = split_hidden_tests(rest)
+        hidden += hidden_lines
+        visible += shown
+    visible_text = normalize("\n".join(visible))
+    found = {}
+    for kind, lines in (("hidden", hidden), ("solution", solution)):
+        texts = [line.strip() for line in lines] + _string_constants(lines)
+        texts = {normalize(text) for text in texts}
+        found[kind] = {t for t in texts if len(t) >= 12 and t not in visible_text}
+    return found
+
+
+def normalize(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def notebook_text(path: Path) -> str:
+    """Every string a notebook file holds (sources, outputs, metadata), whitespace collapsed."""
+    strings = []
+
+    def walk(node):
+        if isinstance(node, str):
+            strings.append(node)
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                strings.append(str(key))
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(nbformat.read(path, as_version=4))
+    return normalize("\n".join(strings))
+
+
+class _TextOf(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.parts = []
+
+    def handle_data(self, data):
+        self.parts.append(data)
+
+
+def html_text(path: Path) -> str:
+    """The text a browser would show for an HTML file (tags dropped, entities decoded)."""
+    parser = _TextOf()
+    parser.feed(path.read_text(encoding="utf-8"))
+    return normalize("".join(parser.parts))
+
+
+def leaks(text: str, secret_texts: set[str]) -> list[str]:
+    return sorted(s for s in secret_texts if s in text)
