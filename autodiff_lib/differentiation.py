@@ -193,7 +193,7 @@ def _sweep(y, targets, batch_shape, record):
         found = sweep(y, targets, seed, record)
     else:
         found = {}
-    return [found.get(t.seq, np.zeros(batch_shape + t.shape)) for t in targets]
+    return [found[t.seq] if t.seq in found else np.zeros(batch_shape + t.shape) for t in targets]
 
 
 # -- the differential operators -------------------------------------------------------------------
@@ -268,8 +268,9 @@ def _differentiate(f, argnum, args, kwargs, name, scalar):
         leaves, rebuild = _flatten(args[n])
         fresh = [_as_variable(leaf, name, trace) for leaf in leaves]
         args[n] = rebuild(fresh)
-        leaves_per_arg.append((leaves, rebuild, fresh))
+        leaves_per_arg.append((leaves, rebuild))
         variables += fresh
+    outer_variables = any(v.trace != trace for v in variables)  # passed in already variables
     y = f(*args, **kwargs)
     y_shape = np.shape(value_of(y))
     if scalar and y_shape != ():
@@ -281,13 +282,10 @@ def _differentiate(f, argnum, args, kwargs, name, scalar):
         )
     # The derivative is itself recorded when someone outside may differentiate it again: an
     # argument was already a variable, or f read variables older than this call's own.
-    record = any(leaf is var for leaves, _, fresh in leaves_per_arg
-                 for leaf, var in zip(leaves, fresh, strict=True))  # fmt: skip
-    if isinstance(y, Tensor) and y.requires_grad and y.trace < trace:
-        record = True
+    record = outer_variables or (isinstance(y, Tensor) and y.requires_grad and y.trace < trace)
     derivatives = iter(_sweep(y, variables, y_shape, record))
     results = []
-    for leaves, rebuild, _ in leaves_per_arg:
+    for leaves, rebuild in leaves_per_arg:
         results.append(rebuild([_like(leaf, next(derivatives)) for leaf in leaves]))
     value = y if record else _plain(y)
     return value, (tuple(results) if isinstance(argnum, tuple) else results[0])

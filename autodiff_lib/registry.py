@@ -86,18 +86,19 @@ def _apply(prim, args, kwargs):
     values = []
     grad_inputs = []
     trace = None
-    vjps = prim.vjps
-    for argnum, arg in enumerate(args):
-        if isinstance(arg, Tensor):
+    argnum = 0
+    for arg in args:
+        if type(arg) is Tensor:
             values.append(arg.value)
             if arg.requires_grad:
-                rule = vjps[argnum] if argnum < len(vjps) else prim.rule(argnum)
+                rule = prim.vjps[argnum] if argnum < len(prim.vjps) else prim.rule(argnum)
                 if rule is not None:
                     grad_inputs.append((rule, arg))
                     if trace is None or arg.trace < trace:
                         trace = arg.trace
         else:
             values.append(arg)
+        argnum += 1
     out = prim.forward(*values, **kwargs)
     if type(out) is not np.ndarray:
         out = np.asarray(out, dtype=np.float64)
