@@ -20,7 +20,7 @@ import autodiff_lib
 
 from . import NUMPY_WAS_IMPORTED_FIRST, chain, hessian, matvec, mlp, per_op
 from .targets import summary
-from .timing import Settings, load_torch, machine_load, pin_allocator
+from .timing import Settings, allocator_note, load_torch, machine_load
 
 WORKLOADS = {"mlp": mlp, "hessian": hessian, "chain": chain, "per_op": per_op, "matvec": matvec}
 
@@ -30,11 +30,6 @@ def main(argv=None):
         prog="python -m benchmarks", description=__doc__.split("\n")[2]
     )
     parser.add_argument("--quick", action="store_true", help="fewer, shorter repeats (~4× faster)")
-    parser.add_argument(
-        "--system-malloc",
-        action="store_true",
-        help="leave glibc's allocator thresholds as they are (results then depend on heap history)",
-    )
     parser.add_argument(
         "--only", default=",".join(WORKLOADS), help="comma-separated workloads (default: all)"
     )
@@ -47,9 +42,7 @@ def main(argv=None):
         )
 
     settings = Settings.make(args.quick)
-    allocator = "allocator: system default (--system-malloc)"
-    if not args.system_malloc:
-        allocator = pin_allocator()
+    allocator = allocator_note()
     torch, torch_note = load_torch()
     print(
         f"autodiff_lib {autodiff_lib.__version__} | numpy {np.__version__} | "

@@ -17,7 +17,7 @@ import pstats
 import autodiff_lib as ad
 
 from . import mlp, per_op
-from .timing import pin_allocator
+from .timing import allocator_note
 
 
 def profile(title, fn, calls, top):
@@ -36,10 +36,9 @@ def profile(title, fn, calls, top):
 
 def main():
     parser = argparse.ArgumentParser(prog="python -m benchmarks.profiling")
-    parser.add_argument("--system-malloc", action="store_true", help="see python -m benchmarks")
     parser.add_argument("--top", type=int, default=15, help="entries per listing")
     args = parser.parse_args()
-    print("allocator: system default" if args.system_malloc else pin_allocator())
+    print(allocator_note())
 
     params, x, y = mlp.make_problem(*mlp.HEADLINE)
     value_and_grad = ad.value_and_grad(mlp.ad_loss)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import builtins
-import ctypes
-import ctypes.util
 import gc
 import math
 import os
@@ -14,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from autodiff_lib import Tensor
+from autodiff_lib import Tensor, memory
 
 
 @dataclass(frozen=True)
@@ -87,30 +85,18 @@ def machine_load() -> float:
         return 0.0
 
 
-# glibc's mallopt parameters, and the values that keep freed memory in the process
-_M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3
-_PINNED = ((_M_MMAP_THRESHOLD, 32 << 20), (_M_TRIM_THRESHOLD, 512 << 20), (_M_TOP_PAD, 64 << 20))
+def allocator_note() -> str:
+    """What the allocator does: autodiff_lib keeps freed heap for reuse when it is imported.
 
-
-def pin_allocator() -> str:
-    """Stop glibc from handing freed memory back to the OS between calls; say what was done.
-
-    With glibc's defaults, arrays of about 128 KiB and more are returned to the OS when freed
-    (the heap top is trimmed, or the block was mmapped) and every new one is page-faulted in
-    again. Whether that happens depends on the heap's history, so the same workload can run
-    2-3× slower after another one. Pinned thresholds make every column measure arithmetic
-    and library overhead, not page faults.
+    With glibc's defaults, arrays of about 128 KiB and more are handed back to the OS when
+    freed and page-faulted in again on the next call, which made the MLP 2-3× slower in every
+    column; ``autodiff_lib.memory`` (run at import) stops that, for students and benchmarks
+    alike. ``AUTODIFF_LIB_MALLOC_TOP_PAD=0`` measures without it.
     """
-    try:
-        mallopt = ctypes.CDLL(ctypes.util.find_library("c")).mallopt
-    except (OSError, AttributeError, TypeError):
-        return "allocator: system default (not glibc, mallopt unavailable)"
-    if not all(mallopt(parameter, value) for parameter, value in _PINNED):
-        return "allocator: system default (mallopt refused)"
-    return (
-        "allocator: glibc pinned (mmap threshold 32 MiB, trim threshold 512 MiB, top pad "
-        "64 MiB): freed memory is reused, not page-faulted back in"
-    )
+    top_pad = int(os.environ.get("AUTODIFF_LIB_MALLOC_TOP_PAD", memory.DEFAULT_TOP_PAD))
+    if top_pad <= 0:
+        return "allocator: system default (AUTODIFF_LIB_MALLOC_TOP_PAD=0)"
+    return f"allocator: glibc keeps {top_pad >> 20} MiB of freed heap (autodiff_lib.memory)"
 
 
 def load_torch():
