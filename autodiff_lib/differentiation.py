@@ -307,8 +307,12 @@ _traces = itertools.count(1)  # numbers calls of grad/jacobian: leaves of the us
 
 
 def _like(leaf, derivative):
-    """The derivative in the type of the argument: Tensor for Tensors, ndarray otherwise."""
-    if isinstance(leaf, Tensor):
+    """The derivative in the type of the argument: Tensor for Tensors, ndarray otherwise.
+
+    A derivative that depends on variables outside ``f`` (read by ``f`` through a closure)
+    stays a Tensor whatever the argument was: an outer differentiation still needs its graph.
+    """
+    if isinstance(leaf, Tensor) or (isinstance(derivative, Tensor) and derivative.requires_grad):
         return _as_tensor(derivative)
     return value_of(derivative)
 

@@ -45,6 +45,11 @@ class Tensor:
     def __init__(self, value, requires_grad: bool = True):
         if isinstance(value, Tensor):
             value = value.value
+        elif isinstance(value, (list, tuple)) and _holds_variables(value):
+            raise TypeError(
+                "Tensor: the list holds variables whose derivatives would be lost; "
+                "use autodiff_lib.stack or concatenate to join tensors"
+            )
         array = np.array(value)  # a copy: later changes to the caller's array don't leak in
         if array.dtype.kind not in "biuf":
             raise TypeError(
@@ -226,6 +231,14 @@ def constant(x) -> Tensor:
 def variable(x) -> Tensor:
     """A fresh leaf to differentiate with respect to (the same as ``Tensor(x)``)."""
     return Tensor(x, requires_grad=True)
+
+
+def _holds_variables(items) -> bool:
+    return any(
+        (isinstance(i, Tensor) and i.requires_grad)
+        or (isinstance(i, (list, tuple)) and _holds_variables(i))
+        for i in items
+    )
 
 
 def value_of(x):

@@ -330,3 +330,17 @@ def test_the_textbook_chain_rule_needs_no_recursion_either():
     with ad.differential_cache(False):
         g = ad.grad(nested_tanh)(0.5)
     np.testing.assert_allclose(g, ad.grad(nested_tanh)(0.5), rtol=1e-12)
+
+
+def test_a_gradient_that_reads_an_outer_variable_stays_differentiable():
+    """grad(f)(x) with f closing over a variable w: d/dw of the gradient is still right.
+
+    f(x) = Σ w·x³, so ∂f/∂x = 3w·x² and d/dw Σ ∂f/∂x = 3x²; the Hessian 6w·x gives 6x.
+    """
+    x = np.arange(3.0)
+    w = ad.Tensor(np.ones(3))
+    gradient = ad.grad(lambda z: ad.sum(w * z**3))(x)
+    assert isinstance(gradient, ad.Tensor) and gradient.requires_grad
+    np.testing.assert_allclose(ad.diff(ad.sum(gradient), w).value, 3 * x**2)
+    hessian = ad.hessian(lambda z: ad.sum(w * z**3))(x)
+    np.testing.assert_allclose(ad.diff(ad.sum(hessian), w).value, 6 * x)

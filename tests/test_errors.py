@@ -188,3 +188,10 @@ def test_the_error_is_raised_at_the_forward_call():
     user_frames = [entry for entry in error.traceback if entry.name == "f"]
     assert "x + np.ones(4)" in str(user_frames[-1].statement)
     assert error.value.__cause__ is None  # no chained internal exception to read through
+
+
+def test_a_list_of_variables_is_not_silently_turned_into_a_new_leaf():
+    """Tensor([a, b]) would drop the derivatives of a and b: the message points to stack."""
+    with pytest.raises(TypeError, match="stack"):
+        ad.Tensor([ad.Tensor([1.0]), ad.Tensor([2.0])])
+    np.testing.assert_array_equal(ad.Tensor([ad.constant(1.0), 2.0]).value, [1.0, 2.0])
