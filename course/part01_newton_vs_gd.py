@@ -244,9 +244,10 @@ def cells():
             "gradient_descent",
         ),
         markdown("""
-            The next cell checks the shape of what you return on our 2-D quadratic. The four
-            cells after it hold hidden tests: other dimensions, ill-conditioned quadratics, a
-            step size that must adapt, and the stopping rules.
+            The next cell checks the shape of what you return on our 2-D quadratic. Each of the
+            four cells after it checks one case you can see, and holds hidden tests of the same
+            kind: other dimensions, ill-conditioned quadratics, a step size that must adapt,
+            and the stopping rules.
         """),
         tests(
             """
@@ -266,7 +267,9 @@ def cells():
         ),
         tests(
             """
-            # Hidden tests: quadratics in 1, 5 and 20 variables.
+            # One variable here; hidden tests: quadratics in 1, 5 and 20 variables.
+            r = gradient_descent(quadratic([[2.0]], [1.0]), np.zeros(1), step_size=0.1, tol=1e-8)
+            assert r.converged and np.allclose(r.x, [1.0]), "misses the minimum of (x - 1)^2"
             ### BEGIN HIDDEN TESTS
             import numpy as np
             from autodiff_lib.landscapes import random_quadratic
@@ -287,7 +290,10 @@ def cells():
         ),
         tests(
             """
-            # Hidden tests: ill-conditioned quadratics (long, narrow valleys).
+            # Condition number 100 here; hidden tests: more ill-conditioned quadratics.
+            r = gradient_descent(quadratic(np.diag([1.0, 100.0]), [1.0, 1.0]), np.zeros(2),
+                                 tol=1e-6)
+            assert r.converged, "did not converge in a long, narrow valley (condition number 100)"
             ### BEGIN HIDDEN TESTS
             import numpy as np
             from autodiff_lib.landscapes import random_quadratic
@@ -309,7 +315,9 @@ def cells():
         ),
         tests(
             """
-            # Hidden tests: the step size adapts (grows when too small, shrinks when too large).
+            # A step size far too large here; hidden tests: the step size grows and shrinks.
+            r = gradient_descent(f, x0, step_size=1.0, tol=1e-6)  # a fixed step above 0.17 diverges
+            assert r.converged, "from step_size=1, the step size must shrink until steps work"
             ### BEGIN HIDDEN TESTS
             import numpy as np
             from autodiff_lib.landscapes import random_quadratic
@@ -338,7 +346,9 @@ def cells():
         ),
         tests(
             """
-            # Hidden tests: stops as soon as |grad f| <= tol, and after at most max_steps steps.
+            # A step budget here; hidden tests: stops as soon as |grad f| <= tol, and in budget.
+            r = gradient_descent(f, x0, step_size=0.01, tol=1e-12, max_steps=10)
+            assert r.steps == 10 and not r.converged, "must stop after max_steps, not converged"
             ### BEGIN HIDDEN TESTS
             import numpy as np
             from autodiff_lib.landscapes import random_quadratic

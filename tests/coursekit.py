@@ -105,7 +105,8 @@ def secrets(source_notebook: Path) -> dict[str, set[str]]:
 
 
 def normalize(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
+    """Whitespace collapsed and markdown's backticks dropped, as in rendered HTML."""
+    return re.sub(r"\s+", " ", text.replace("`", "")).strip()
 
 
 def notebook_text(path: Path) -> str:
