@@ -17,9 +17,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # JupyterLab at the root, on this machine only. nbgrader's extensions (formgrader, create and
-# validate assignment, assignment list) are enabled by installing nbgrader.
+# validate assignment, assignment list) are enabled by installing nbgrader. As root (in a
+# container): make lab ARGS=--allow-root
 lab: $(STAMP)
-	$(BIN)/jupyter lab --ip=127.0.0.1 --ServerApp.root_dir=.
+	$(BIN)/jupyter lab --ip=127.0.0.1 --ServerApp.root_dir=. $(ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -32,6 +32,7 @@ def notebooks(folder: Path) -> list[Path]:
 def copy_course(dest: Path) -> Path:
     """What nbgrader needs to run the course elsewhere: its config, course/ and source/."""
     ignore = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints")
+    dest.mkdir(parents=True, exist_ok=True)
     shutil.copy(ROOT / "nbgrader_config.py", dest)
     shutil.copytree(ROOT / "course", dest / "course", ignore=ignore)
     shutil.copytree(ROOT / "source", dest / "source", ignore=ignore)

@@ -1,0 +1,107 @@
+"""``make lab``: JupyterLab at the root, on 127.0.0.1 only, with nbgrader's extensions on."""
+
+import json
+import os
+import re
+import shlex
+import socket
+import subprocess
+import time
+import urllib.request
+
+import pytest
+from coursekit import BIN, ROOT, copy_course, environment
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+NBGRADER_SERVER_EXTENSIONS = ["formgrader", "validate_assignment", "assignment_list", "course_list"]
+
+
+def jupyter(*commands):
+    """The output of several ``jupyter`` commands, run side by side (each takes seconds)."""
+    runs = [
+        subprocess.Popen([str(BIN / "jupyter"), *args], stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True, env=environment())
+        for args in commands
+    ]  # fmt: skip
+    return [ANSI.sub("", run.communicate(timeout=120)[0]) for run in runs]
+
+
+def test_nbgraders_server_and_lab_extensions_are_enabled_by_installing_it():
+    servers, labs = jupyter(["server", "extension", "list"], ["labextension", "list"])
+    for name in NBGRADER_SERVER_EXTENSIONS:
+        assert re.search(rf"nbgrader\.server_extensions\.{name}\s+enabled", servers), servers
+        assert re.search(rf"nbgrader\.server_extensions\.{name}\s+OK", servers), servers
+    assert re.search(r"@jupyter/nbgrader v\S+ enabled\s+OK", labs), labs
+
+
+def make_lab_command():
+    """The command ``make lab`` runs (after its set-up step), as a list of arguments."""
+    dry = subprocess.run(["make", "-n", "lab"], cwd=ROOT, capture_output=True, text=True)
+    lines = [line for line in dry.stdout.splitlines() if " lab" in line and "jupyter" in line]
+    assert len(lines) == 1, dry.stdout
+    return shlex.split(lines[0])
+
+
+def listening_addresses(port):
+    """Local addresses with a socket listening on ``port`` (from /proc/net/tcp, tcp6)."""
+    found = []
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"]:
+        with open(table) as rows:
+            for row in list(rows)[1:]:
+                local, state = row.split()[1], row.split()[3]
+                address, hex_port = local.split(":")
+                if state == "0A" and int(hex_port, 16) == port:
+                    found.append(address)
+    return found
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def lab(tmp_path):
+    """``make lab``'s command, started in a copy of the course without a browser or token."""
+    root = copy_course(tmp_path / "course")
+    command = make_lab_command()
+    assert command[0].endswith("jupyter")
+    port = free_port()
+    env = environment() | {"JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
+    server = subprocess.Popen(
+        [str(BIN / "jupyter"), *command[1:], f"--port={port}", "--no-browser",
+         "--IdentityProvider.token=", "--ServerApp.password=",
+        *(["--allow-root"] if os.geteuid() == 0 else [])],
+        cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        for _ in range(120):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status", timeout=1)
+                break
+            except OSError:
+                assert server.poll() is None, "JupyterLab exited"
+                time.sleep(0.25)
+        yield {"port": port, "command": command}
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def test_make_lab_serves_the_course_on_loopback_only_with_the_formgrader(lab):
+    port = lab["port"]
+    assert "--ip=127.0.0.1" in lab["command"]
+    assert listening_addresses(port) and all(
+        address in ("0100007F", "00000000000000000000000001000000")  # 127.0.0.1 and ::1
+        for address in listening_addresses(port)
+    ), listening_addresses(port)
+    page = urllib.request.urlopen(f"http://127.0.0.1:{port}/lab", timeout=10)
+    assert page.status == 200
+    api = f"http://127.0.0.1:{port}/formgrader/api/assignments"
+    assignments = json.load(urllib.request.urlopen(api, timeout=30))  # reads nbgrader_config.py
+    assert "01_newton_vs_gd" in {a["name"] for a in assignments}
