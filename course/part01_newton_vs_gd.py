@@ -412,15 +412,17 @@ def cells():
                 "Newton": lambda: ad.newton(f, x0, tol=tol),
                 "gradient descent": lambda: gradient_descent(f, x0, step_size=0.01, tol=tol),
             }
-            results = {name: run() for name, run in methods.items()}
-            for name, result in results.items():
+            results = {}
+            for name, run in methods.items():
+                results[name] = result = run()
                 print(f"{name:<17} steps: {result.steps:4d}  converged: {result.converged}")
         """,
             check_output=True,
         ),
         markdown("""
-            The timings (and, since the library keeps getting faster, the rule counts) in the
-            next cell depend on the machine: your numbers will differ, their ratios less so.
+            The timings in the next cell depend on the machine: your numbers will differ, their
+            ratios less so. The rule counts depend on the version of the library, and count
+            operations, not their size: the Hessian's rules work on arrays $n$ times larger.
         """),
         code(
             """

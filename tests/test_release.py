@@ -82,3 +82,24 @@ def test_nbgraders_validator_passes_the_sources_and_fails_the_releases():
     for path in notebooks(ROOT / "release"):
         results = Validator(invert=True).validate(str(path))
         assert results == {}, f"{path} passes tests without an answer: {results}"
+
+
+def test_a_release_notebook_fails_only_where_an_answer_is_missing():
+    """Run as handed out, every error is the NotImplementedError of an empty answer cell:
+    nothing else breaks before the student has written a line."""
+    from nbclient import NotebookClient
+
+    for path in notebooks(ROOT / "release"):
+        nb = nbformat.read(path, as_version=4)
+        client = NotebookClient(
+            nb, timeout=120, allow_errors=True, resources={"metadata": {"path": str(path.parent)}}
+        )
+        client.execute()
+        errors = [
+            (index, output.ename)
+            for index, cell in enumerate(nb.cells)
+            for output in cell.get("outputs", [])
+            if output.output_type == "error"
+        ]
+        assert errors, f"{path}: nothing fails without answers"
+        assert {ename for _, ename in errors} == {"NotImplementedError"}, (path, errors)
