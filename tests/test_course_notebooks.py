@@ -17,7 +17,9 @@ PARTS = build.parts()
 
 def test_every_assignment_has_a_builder_and_a_release():
     built = sorted(str(ROOT / part.NOTEBOOK) for part in PARTS)
-    assert [str(p) for p in notebooks(ROOT / "source")] == [b for b in built if "/source/" in b]
+    assert [str(p) for p in notebooks(ROOT / "source")] == [b for b in built if "/source/" in b], (
+        "every notebook in source/ must come from a builder course/partNN_*.py (see README)"
+    )
     for assignment in assignments():
         assert (ROOT / "release" / assignment).is_dir(), f"run `make release` for {assignment}"
 
