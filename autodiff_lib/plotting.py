@@ -1,15 +1,24 @@
-"""Plots the notebooks share: optimizer paths over a contour map, and loss per step.
+"""Plots the notebooks share: optimizer paths over a contour map, loss per step, and how a
+measured cost grows with a size or a depth.
 
 matplotlib is imported inside each function: the library itself needs only numpy.
-Both functions take ``results``, a dict from a label to an ``OptimizationResult``, and draw on
-``ax`` (a new figure when it is None), which they return.
+``plot_trajectories`` and ``plot_losses`` take ``results``, a dict from a label to an
+``OptimizationResult``; ``plot_growth`` takes a dict from a label to measured values. Each draws
+on ``ax`` (a new figure when it is None) and returns it. For a function of one variable,
+``plot_quadratic_model`` shows the model a Newton step minimizes; for training a network,
+``plot_loss_curve`` draws the loss per epoch and ``plot_fit`` the samples and learned curves.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["plot_losses", "plot_trajectories"]
+from .differentiation import grad, hessian
+
+__all__ = [
+    "plot_fit", "plot_growth", "plot_loss_curve", "plot_losses", "plot_quadratic_model",
+    "plot_trajectories",
+]  # fmt: skip
 
 
 def _axes(ax):
@@ -20,18 +29,27 @@ def _axes(ax):
     return ax
 
 
-def plot_trajectories(f, results, ax=None, levels=20, margin=0.15, grid=80):
+def plot_trajectories(f, results, ax=None, levels=20, margin=0.15, grid=80, bounds=None):
     """Contours of ``f`` (a function of a 2-vector) and the points each optimizer visited.
 
-    The window covers every trajectory with a ``margin`` (a fraction of its size) around it;
-    contour levels are spaced evenly on a log scale of f − min f, so the valley floor shows.
+    The window covers every trajectory with a ``margin`` (a fraction of its size) around it,
+    unless ``bounds = ((x1_low, x1_high), (x2_low, x2_high))`` fixes it (a path that leaves
+    it, say a diverging one, is cut at its edge); contour levels are spaced evenly on a log
+    scale of f − min f, so the valley floor shows.
     """
     ax = _axes(ax)
-    points = np.concatenate([np.asarray(r.trajectory).reshape(-1, 2) for r in results.values()])
-    low, high = points.min(axis=0), points.max(axis=0)
-    pad = margin * np.maximum(high - low, 1e-3)
-    xs = np.linspace(low[0] - pad[0], high[0] + pad[0], grid)
-    ys = np.linspace(low[1] - pad[1], high[1] + pad[1], grid)
+    if bounds is None:
+        points = np.concatenate(
+            [np.asarray(r.trajectory).reshape(-1, 2) for r in results.values()]
+        )
+        low, high = points.min(axis=0), points.max(axis=0)
+        pad = margin * np.maximum(high - low, 1e-3)
+        low, high = low - pad, high + pad
+    else:
+        (low0, high0), (low1, high1) = bounds
+        low, high = np.array([low0, low1], dtype=float), np.array([high0, high1], dtype=float)
+    xs = np.linspace(low[0], high[0], grid)
+    ys = np.linspace(low[1], high[1], grid)
     Z = np.array([[float(f(np.array([x, y]))) for x in xs] for y in ys])
     gap = Z - Z.min()
     top = max(gap.max(), np.finfo(float).tiny)
@@ -45,7 +63,12 @@ def plot_trajectories(f, results, ax=None, levels=20, margin=0.15, grid=80):
     ax.plot(*start, "ko", markersize=6, label="start")
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")
-    ax.set_aspect("equal", adjustable="datalim")
+    if bounds is None:
+        ax.set_aspect("equal", adjustable="datalim")
+    else:
+        ax.set_xlim(low[0], high[0])
+        ax.set_ylim(low[1], high[1])
+        ax.set_aspect("equal", adjustable="box")
     ax.legend(loc="best", fontsize="small")
     return ax
 
@@ -66,5 +89,94 @@ def plot_losses(results, f_min=0.0, ax=None):
     ax.set_xlabel("step $k$")
     ax.set_ylabel(r"$f(x_k) - f^\star$")
     ax.grid(True, which="major", alpha=0.3)
+    ax.legend(loc="best", fontsize="small")
+    return ax
+
+
+def plot_growth(sizes, series, xlabel, ylabel, ax=None, logx=False):
+    """Measured costs (counts, floats, seconds) against a size or depth, on a log scale.
+
+    ``series`` maps a label to one value per entry of ``sizes``. The y axis is logarithmic, so
+    exponential growth is a straight line and a constant ratio between two series is a
+    constant gap; ``logx=True`` makes the x axis logarithmic too, so a power law is straight.
+    """
+    ax = _axes(ax)
+    for label, values in series.items():
+        ax.plot(sizes, values, "o-", markersize=4, linewidth=1, label=label)
+    ax.set_yscale("log")
+    if logx:
+        ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(loc="best", fontsize="small")
+    return ax
+
+
+def plot_quadratic_model(f, x0, ax=None, margin=0.5, points=400):
+    """A function of one variable, its second-order Taylor model at ``x0``, and the model's
+    minimizer ``x0 − f'(x0) / f''(x0)``: where a full Newton step from ``x0`` lands.
+
+    The window covers ``x0`` and the landing point with a ``margin`` (a fraction of the
+    distance between them) on each side. Where the model is a poor guide to ``f``, the landing
+    point shows it: ``f`` is higher there than at ``x0``.
+    """
+    ax = _axes(ax)
+    x0 = float(x0)
+    value = float(f(np.array(x0)))
+    slope = float(grad(f)(np.array(x0)))
+    curvature = float(hessian(f)(np.array(x0)))
+    if not curvature > 0:
+        raise ValueError(
+            f"plot_quadratic_model: f''({x0:g}) = {curvature:g} is not positive, so the model "
+            "has no minimum"
+        )
+    landing = x0 - slope / curvature
+    width = max(abs(landing - x0), 1e-3)
+    xs = np.linspace(min(x0, landing) - margin * width, max(x0, landing) + margin * width, points)
+    fs = np.array([float(f(np.array(x))) for x in xs])
+    model = value + slope * (xs - x0) + 0.5 * curvature * (xs - x0) ** 2
+    ax.plot(xs, fs, "k-", linewidth=1.5, label="$f$")
+    ax.plot(xs, model, "--", linewidth=1.2, label=f"quadratic model at {x0:g}")
+    ax.plot([x0], [value], "ko", markersize=6, label=f"$x_0 = {x0:g}$")
+    ax.plot([landing], [float(f(np.array(landing)))], "rv", markersize=7,
+            label=f"Newton step lands at {landing:.3g}")  # fmt: skip
+    low, high = fs.min(), fs.max()
+    ax.set_ylim(min(low, model.min()) - 0.1 * (high - low), high + 0.1 * (high - low))
+    ax.set_xlabel("$x$")
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(loc="best", fontsize="small")
+    return ax
+
+
+def plot_loss_curve(losses, floor=None, ax=None, label="training loss",
+                    floor_label="loss of the true weights"):  # fmt: skip
+    """A training loss per epoch on a log scale, with an optional horizontal ``floor`` (for
+    example the loss of the true weights, which training cannot be expected to beat)."""
+    ax = _axes(ax)
+    losses = np.asarray(losses, dtype=float)
+    ax.semilogy(np.arange(1, len(losses) + 1), losses, "-", linewidth=1.2, label=label)
+    if floor is not None:
+        ax.axhline(floor, color="k", linestyle="--", linewidth=1, label=floor_label)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(loc="best", fontsize="small")
+    return ax
+
+
+def plot_fit(x, y, curves, ax=None, points=300):
+    """Samples ``(x, y)`` of a function of one variable (``x`` and ``y`` of shape (n, 1)) and
+    ``curves``, a dict from a label to a function of inputs of shape (m, 1), drawn over the
+    range of ``x``."""
+    ax = _axes(ax)
+    x, y = np.asarray(x, dtype=float).reshape(-1), np.asarray(y, dtype=float).reshape(-1)
+    grid = np.linspace(x.min(), x.max(), points).reshape(-1, 1)
+    ax.plot(x, y, ".", color="0.6", markersize=4, label="samples")
+    for (label, curve), style in zip(curves.items(), ["k-", "r--", "b:", "g-."]):
+        ax.plot(grid[:, 0], np.asarray(curve(grid), dtype=float).reshape(-1), style,
+                linewidth=1.5, label=label)  # fmt: skip
+    ax.set_xlabel("$x$")
+    ax.set_ylabel("$y$")
     ax.legend(loc="best", fontsize="small")
     return ax
