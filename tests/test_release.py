@@ -62,7 +62,7 @@ def test_a_run_and_saved_source_releases_the_same_student_version(regenerated, a
 
 def test_no_release_assignment_is_left_without_a_source():
     released = sorted(p.name for p in (ROOT / "release").iterdir() if p.is_dir())
-    assert released == assignments()
+    assert released == assignments(), "release/ and source/ differ: run `make release`"
 
 
 def test_release_notebooks_hold_no_solution_and_no_hidden_test():
@@ -70,7 +70,9 @@ def test_release_notebooks_hold_no_solution_and_no_hidden_test():
         for source in sorted((ROOT / "source" / assignment).glob("*.ipynb")):
             secret = secrets(source)
             assert secret["solution"], f"{source} has no solution region to check"
-            text = notebook_text(ROOT / "release" / assignment / source.name)
+            released = ROOT / "release" / assignment / source.name
+            assert released.exists(), f"{released} is missing: run `make release` and commit it"
+            text = notebook_text(released)
             assert not leaks(text, secret["hidden"] | secret["solution"]), source.name
 
 
