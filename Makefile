@@ -17,10 +17,11 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # JupyterLab at the root, on this machine only. nbgrader's extensions (formgrader, create and
-# validate assignment, assignment list) are enabled by installing nbgrader. As root (in a
-# container): make lab ARGS=--allow-root
+# validate assignment, assignment list) are enabled by installing nbgrader. JupyterLab refuses
+# to run as root unless told, as in a container: then it is told.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 lab: $(STAMP)
-	$(BIN)/jupyter lab --ip=127.0.0.1 --ServerApp.root_dir=. $(ARGS)
+	$(BIN)/jupyter lab --ip=127.0.0.1 --ServerApp.root_dir=. $(ALLOW_ROOT) $(ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
