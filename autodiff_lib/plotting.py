@@ -104,8 +104,10 @@ def plot_growth(sizes, series, xlabel, ylabel, ax=None, logx=False):
     for label, values in series.items():
         ax.plot(sizes, values, "o-", markersize=4, linewidth=1, label=label)
     ax.set_yscale("log")
-    if logx:
+    if logx:  # ticks at the measured sizes, labelled plainly (not 2×10¹, 3×10¹, ...)
         ax.set_xscale("log")
+        ax.set_xticks(sizes, [f"{size:g}" for size in sizes])
+        ax.minorticks_off()
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(True, which="major", alpha=0.3)
