@@ -1,0 +1,444 @@
+"""Part 05: the differential cache, the memo that makes reverse mode backpropagation.
+
+The student gets the textbook recursive chain rule over the library's graph (every path from
+x to y, one at a time), adds the cache of differentials keyed by the pair (y, x), and counts
+rule evaluations on a graph with shared subexpressions: doubling per level without the cache,
+linear with it, the same counts as the library's engine. The written answer explains why the
+memo reaches backpropagation's cost and why reference counting frees every intermediate.
+``python -m course.build`` writes it.
+"""
+
+from .cells import code, given, markdown, solution, tests, written_answer
+
+NOTEBOOK = "source/05_differential_cache/05_differential_cache.ipynb"
+
+
+def cells():
+    # fmt: off  (each cell reads as its text, then what it is)
+    return [
+        markdown(r"""
+            # Part 05 — The differential cache
+
+            The chain rule says that $dy/dx$ is a sum over **paths**: for every path from $x$
+            to $y$ through the graph, multiply the local derivatives along its edges, and add
+            up the products. Taken literally, that is a recursion that walks every path, one
+            at a time. A graph with shared subexpressions (a value used twice, and its result
+            used twice again, ...) has exponentially many paths.
+
+            Backpropagation computes the same sum at a cost proportional to the number of
+            *edges*: it remembers every differential it has computed, so that no part of a path
+            is walked twice. This memo is the **differential cache**. In this part you add it to
+            the textbook recursion, and count what it saves.
+
+            *How this notebook is graded.* Write your code where it says `YOUR CODE HERE` (and
+            delete the `raise NotImplementedError()`). The cell after each answer tests it;
+            when your notebook is graded, more tests (hidden here) run in those cells. Run the
+            notebook top to bottom (*Kernel → Restart Kernel and Run All Cells*) before you
+            submit.
+        """),
+        given(
+            """
+            import gc
+            import time
+            import weakref
+
+            import matplotlib.pyplot as plt
+            import numpy as np
+
+            import autodiff_lib as ad
+            from autodiff_lib.plotting import plot_growth
+
+            np.set_printoptions(precision=6, suppress=True)
+        """,
+            "setup",
+        ),
+        markdown(r"""
+            ## The graph the library records
+
+            Every Tensor computed from a variable is a node of the graph, and keeps what a
+            backward sweep needs:
+
+            * `node.primitive`: what computed it (`None` for a leaf, such as `x` below);
+            * `node.grad_inputs`: a list of pairs `(rule, parent)`, one for each input that is
+              a variable, where `rule(g, ans, *inputs)` turns a differential `g` of the node
+              into the differential of that input (part 04 registered such rules);
+            * `node.value`, `node.input_values`, `node.kwargs`: its value, the values of its
+              inputs and its keyword arguments, which the rules receive;
+            * `node.seq`: a number given in order of creation. An input always exists before the
+              node computed from it, so sorting by `seq` is a topological order;
+              `ad.topological_order(y)` lists every variable `y` depends on that way.
+
+            Here is $y = \tanh(x)\cdot x$. The node `x` is used twice: by `tanh`, and by the
+            product.
+        """),
+        code(
+            """
+            x = ad.Tensor(0.5)
+            y = ad.tanh(x) * x
+
+            graph = ad.topological_order(y)
+            name = {node.seq: f"v{i}" for i, node in enumerate(graph)}  # short, stable names
+            for node in graph:
+                what = node.primitive.name if node.primitive else "leaf"
+                inputs = ", ".join(name[parent.seq] for _, parent in node.grad_inputs)
+                print(f"{name[node.seq]} = {what}({inputs})  value {float(node.value):.6f}")
+        """,
+            check_output=True,
+        ),
+        markdown(r"""
+            ## The textbook chain rule (given)
+
+            Group the paths from $x$ to $y$ by their first edge: each leaves $x$ for a node $c$
+            that uses $x$, and continues from $c$ to $y$. So
+
+            $$\frac{dy}{dx} \;=\; \sum_{c \text{ uses } x} \frac{dy}{dc}\,
+              \frac{\partial c}{\partial x}, \qquad \frac{dy}{dy} = 1,$$
+
+            and $dy/dc$ is the same problem one step closer to $y$: a recursion. (Grouping by
+            the last edge instead gives $\sum_{c \text{ input of } y} \frac{\partial y}{\partial c}
+            \frac{dc}{dx}$, the same sum. We group at $x$'s end because the library's rules are
+            vector-Jacobian products: `rule(g, ...)` computes $g\,\partial c/\partial x$, a
+            differential of $y$ multiplied from the left.)
+
+            The code below is that recursion, for a scalar $y$ (a loss). `users_of(y)` turns
+            the graph around: for every node, the edges `(c, rule)` to the nodes `c` that use
+            it. `local_differential` evaluates one rule and **counts** it; it is the only place
+            where rules run, so the count measures the work of any version of the chain rule
+            built on it.
+        """),
+        given(
+            """
+            def users_of(y):
+                \"\"\"For each node y depends on (by seq): the edges (c, rule) to its users c.\"\"\"
+                graph = ad.topological_order(y)
+                users = {node.seq: [] for node in graph}
+                for c in graph:
+                    for rule, parent in c.grad_inputs:
+                        users[parent.seq].append((c, rule))
+                return users
+
+
+            def local_differential(rule, dy_dc, c, x, counts):
+                \"\"\"dy/dc · ∂c/∂x: one evaluation of the rule of c for its input x, counted.\"\"\"
+                counts.rule_evaluations += 1
+                contribution = rule(dy_dc, c.value, *c.input_values, **c.kwargs)
+                return ad.unbroadcast(contribution, x.shape)  # undo numpy broadcasting, if any
+
+
+            def chain_rule(y, x, users, counts):
+                \"\"\"dy/dx for a scalar y, path by path: sum over c using x of dy/dc · ∂c/∂x.\"\"\"
+                if x is y:
+                    return np.ones(y.shape)
+                dy_dx = np.zeros(x.shape)
+                for c, rule in users[x.seq]:
+                    dy_dc = chain_rule(y, c, users, counts)
+                    dy_dx = dy_dx + local_differential(rule, dy_dc, c, x, counts)
+                return dy_dx
+
+
+            def textbook_grad(f, x0):
+                \"\"\"The gradient of scalar f at x0 by chain_rule, and how many rules ran.\"\"\"
+                x = ad.Tensor(x0)
+                y = f(x)
+                counts = ad.OperationCounts()
+                return chain_rule(y, x, users_of(y), counts), counts.rule_evaluations
+        """,
+            "chain_rule",
+        ),
+        code(
+            """
+            f = lambda x: ad.tanh(x) * x
+            gradient, rules = textbook_grad(f, 0.5)
+            print(f"textbook: {gradient:.6f} ({rules} rules)   ad.grad: {ad.grad(f)(0.5):.6f}")
+        """,
+            check_output=True,
+        ),
+        markdown(r"""
+            ## Shared subexpressions of growing depth
+
+            Repeat the step $x_{k+1} = \tanh(x_k)\cdot x_k$. Each level uses $x_k$ twice, so
+            the number of paths from $x_0$ to $x_k$ doubles with every level: $2^k$ paths. The
+            textbook recursion walks each of them, and re-walks the shared rest of every path.
+        """),
+        given(
+            """
+            def chain(x, depth):
+                \"\"\"x_{k+1} = tanh(x_k) * x_k, repeated depth times: shared subexpressions.\"\"\"
+                for _ in range(depth):
+                    x = ad.tanh(x) * x
+                return x
+
+
+            for depth in [1, 2, 3, 4, 5, 10]:
+                _, rules = textbook_grad(lambda x: chain(x, depth), 0.5)
+                print(f"depth {depth:2d}: {rules:5d} rule evaluations")
+        """,
+            "chain",
+            check_output=True,
+        ),
+        markdown(r"""
+            Three rules per level would be enough (one for `tanh`, two for the product), yet
+            the count is $3\,(2^k - 1)$: the differential $dy/dx_j$ is recomputed once for every
+            path from $x_0$ to $x_j$.
+
+            ## Exercise 1 (4 points): the differential cache
+
+            Write `cached_chain_rule(y, x, users, counts, cache)`: the same recursion as
+            `chain_rule`, with the same arguments, plus `cache`, a dictionary of the
+            differentials computed so far. Key it by the pair `(y.seq, x.seq)`: the creation
+            numbers identify the nodes (a Tensor's `==` compares values elementwise, as
+            numpy's does, which makes Tensors awkward keys). Before computing $dy/dx$, look it
+            up; after computing it, store it. Use `local_differential` for every rule
+            evaluation, as `chain_rule` does, so that the counts compare.
+        """),
+        solution(
+            """
+            def cached_chain_rule(y, x, users, counts, cache):
+                \"\"\"dy/dx for a scalar y, computing each dy/dc at most once (kept in cache).\"\"\"
+                ### BEGIN SOLUTION
+                key = (y.seq, x.seq)
+                if key not in cache:
+                    if x is y:
+                        cache[key] = np.ones(y.shape)
+                    else:
+                        dy_dx = np.zeros(x.shape)
+                        for c, rule in users[x.seq]:
+                            dy_dc = cached_chain_rule(y, c, users, counts, cache)
+                            dy_dx = dy_dx + local_differential(rule, dy_dc, c, x, counts)
+                        cache[key] = dy_dx
+                return cache[key]
+                ### END SOLUTION
+
+
+            def cached_grad(f, x0):
+                \"\"\"The gradient of f at x0 by cached_chain_rule, and how many rules ran.\"\"\"
+                x = ad.Tensor(x0)
+                y = f(x)
+                counts = ad.OperationCounts()
+                return cached_chain_rule(y, x, users_of(y), counts, {}), counts.rule_evaluations
+        """,
+            "cached_chain_rule",
+        ),
+        tests(
+            """
+            gradient, rules = cached_grad(lambda x: chain(x, 3), 0.5)
+            assert np.isclose(gradient, ad.grad(lambda x: chain(x, 3))(0.5)), \\
+                "the cached chain rule gives a wrong derivative"
+            assert rules == 9, f"depth 3: expected 3 rules per level, 9 in all, got {rules}"
+            ### BEGIN HIDDEN TESTS
+            def counted_users(y, tally):
+                \"\"\"users_of(y) with every rule wrapped so that the test counts it itself.\"\"\"
+                def counting(rule):
+                    def wrapped(*args, **kwargs):
+                        tally.append(1)
+                        return rule(*args, **kwargs)
+                    return wrapped
+                return {seq: [(c, counting(rule)) for c, rule in edges]
+                        for seq, edges in users_of(y).items()}
+
+            for depth in [15, 24, 40]:
+                x_h = ad.Tensor(0.3)
+                y_h = chain(x_h, depth)
+                tally, counts_h, cache_h = [], ad.OperationCounts(), {}
+                g_h = cached_chain_rule(y_h, x_h, counted_users(y_h, tally), counts_h, cache_h)
+                assert len(tally) == 3 * depth, \\
+                    f"depth {depth}: the rules ran {len(tally)} times, not 3 per level"
+                assert counts_h.rule_evaluations == 3 * depth, \\
+                    f"depth {depth}: every rule evaluation must go through local_differential"
+                assert np.isclose(g_h, ad.grad(lambda x: chain(x, depth))(0.3)), \\
+                    f"depth {depth}: the derivative is wrong"
+                cached_chain_rule(y_h, x_h, counted_users(y_h, tally), counts_h, cache_h)
+                assert len(tally) == 3 * depth, \\
+                    "asked again with the same cache, the rules ran again: store every dy/dx"
+            ### END HIDDEN TESTS
+        """,
+            "test_cache_counts",
+            points=2,
+        ),
+        markdown(r"""
+            The next cell's hidden tests compare `cached_grad` with `ad.grad` on other graphs:
+            vectors, broadcasting, reductions, nodes that use their input twice.
+        """),
+        tests(
+            """
+            rng = np.random.default_rng(0)
+            W = rng.normal(size=(3, 4))
+            g_vec = lambda x: ad.sum(ad.tanh(W * x) * x)  # x: 4 values, broadcast against W
+            x_vec = rng.normal(size=4)
+            assert np.allclose(cached_grad(g_vec, x_vec)[0], ad.grad(g_vec)(x_vec)), \\
+                "wrong gradient for a vector x"
+            ### BEGIN HIDDEN TESTS
+            rng = np.random.default_rng(1)
+            W_h = rng.normal(size=(5, 3))
+
+            def layered(x):
+                h = ad.tanh(W_h * x)
+                s = ad.sum(h * x, axis=0)
+                return ad.sum(s * s) + ad.mean(x ** 3) - ad.sum(ad.exp(-x * x))
+
+            def squares(x):
+                for _ in range(4):
+                    x = x * x + ad.sin(x)
+                return ad.sum(x)
+
+            def shared_and_constant(x):
+                c = ad.constant(np.arange(3.0))
+                u = ad.tanh(x) + c
+                return ad.sum(u * u * x) / ad.sum(ad.cosh(x))
+
+            for name_h, f_h, x_h in [("layered", layered, rng.normal(size=3)),
+                                     ("repeated squares", squares, 0.3 * rng.normal(size=3)),
+                                     ("with a constant", shared_and_constant, rng.normal(size=3)),
+                                     ("deep chain", lambda x: chain(x, 20), 0.8)]:
+                assert np.allclose(cached_grad(f_h, x_h)[0], ad.grad(f_h)(x_h)), \\
+                    f"the cached chain rule disagrees with ad.grad on the {name_h} graph"
+                with ad.count_operations() as ops:
+                    ad.grad(f_h)(x_h)
+                assert cached_grad(f_h, x_h)[1] == ops.rule_evaluations, \\
+                    f"on the {name_h} graph, each rule should run once, as in the engine"
+            ### END HIDDEN TESTS
+        """,
+            "test_cache_gradients",
+            points=2,
+        ),
+        markdown(r"""
+            ## Counting: with and without the cache
+
+            The same chain, now with both versions and with the library's engine, which has
+            the cache built in and can be switched to the textbook way
+            (`ad.differential_cache(False)`); `ad.count_operations()` counts its rules.
+        """),
+        given(
+            """
+            depths = list(range(1, 13))
+            counts = {"textbook": [], "cached": [], "engine, no cache": [], "engine": []}
+            for depth in depths:
+                f = lambda x: chain(x, depth)
+                counts["textbook"].append(textbook_grad(f, 0.5)[1])
+                counts["cached"].append(cached_grad(f, 0.5)[1])
+                for label, enabled in [("engine, no cache", False), ("engine", True)]:
+                    with ad.differential_cache(enabled), ad.count_operations() as ops:
+                        ad.grad(f)(0.5)
+                    counts[label].append(ops.rule_evaluations)
+
+            print(f"{'depth':>5} " + " ".join(f"{label:>16}" for label in counts))
+            for i, depth in enumerate(depths):
+                print(f"{depth:5d} " + " ".join(f"{counts[label][i]:16d}" for label in counts))
+        """,
+            "count_chain",
+            check_output=True,
+        ),
+        code(
+            """
+            fig, ax = plt.subplots(figsize=(6.5, 4.5))
+            plot_growth(depths, {"without the cache": counts["textbook"],
+                                 "with the cache": counts["cached"]},
+                        "depth k", "rule evaluations (log scale)", ax=ax)
+            ax.set_title(r"$x_{k+1} = \\tanh(x_k)\\cdot x_k$")
+            plt.show()
+        """
+        ),
+        markdown(r"""
+            On the log scale, the count without the cache is a straight line: it doubles with
+            every level, $3\,(2^k - 1)$. With the cache it grows by 3 per level, $3k$: every
+            edge of the graph once. Your recursion and the engine agree on both counts: the
+            engine's sweep is the same cache, organized as a loop over the topological order
+            instead of a recursion. (Python limits how deep a recursion may go,
+            `sys.getrecursionlimit()`, so the recursive version fails on very deep graphs; the
+            engine's loop differentiates a chain of 100 000 operations.)
+
+            The seconds tell the same story (your numbers will differ):
+        """),
+        code(
+            """
+            for depth in [8, 12]:
+                f = lambda x: chain(x, depth)
+                for label, grad_f in [("textbook", textbook_grad), ("cached", cached_grad)]:
+                    start = time.perf_counter()
+                    grad_f(f, 0.5)
+                    milliseconds = 1e3 * (time.perf_counter() - start)
+                    print(f"depth {depth:2d}, {label:8}: {milliseconds:8.3f} ms")
+        """,
+            ignore_output=True,
+        ),
+        markdown(r"""
+            Try other graphs: what does the count without the cache do for
+            $x_{k+1} = \tanh(x_k)\cdot x_k + x_k$, and why?
+
+            ## Who frees the intermediate tensors?
+
+            Each node holds its inputs (`inputs`, `grad_inputs`), and its rules see only the
+            node and those inputs. Nothing refers to a node created *later*, so the references
+            never form a cycle, and Python's reference counting alone frees a graph as soon as
+            the last name for its output goes. Below, the cycle collector (`gc`) is switched
+            off to show it. The derivative that `ad.diff` records is a graph built by the rules,
+            which holds on to nodes of the original graph: those live as long as it does, and
+            go with it.
+        """),
+        code(
+            """
+            gc.disable()  # from here on, only reference counting frees objects
+            x = ad.Tensor(0.5)
+            y = chain(x, 10)
+            dy_dx = ad.diff(y, x)  # a recorded derivative: its graph holds on to y's nodes
+            alive = [weakref.ref(node) for node in ad.topological_order(y) if node is not x]
+            print("intermediate tensors alive:", sum(r() is not None for r in alive), "of",
+                  len(alive))
+            del y, dy_dx
+            print("after del y, dy_dx:", sum(r() is not None for r in alive))
+            gc.enable()
+        """,
+            check_output=True,
+        ),
+        markdown(r"""
+            ### Question (3 points, graded by hand)
+
+            1. Why does memoizing the differentials by the pair $(y, x)$ give the asymptotic
+               cost of backpropagation? Count the rule evaluations with and without the cache
+               in terms of the graph (its nodes, edges and paths).
+            2. Why are the dependencies captured by the derivative rules always acyclic, and
+               what does that mean for freeing the intermediate tensors, here in Python and in
+               a port of the library to C++?
+        """),
+        written_answer(
+            r"""
+            1. With the cache, each differential $dy/dc$ is computed once; computing it
+               evaluates one rule per edge leaving $c$ (one per use of $c$), and every later
+               request is a dictionary lookup. So the total is one rule evaluation per edge of
+               the graph, $O(|E|)$. A rule costs about as much as the forward operation of its
+               node, so a gradient costs a small constant times the forward pass, whatever the
+               number of inputs: that is the cost of backpropagation. Without the cache, the
+               differential of a node is recomputed once for each path from $x$ to it, so each
+               edge is evaluated once per path through it: the total is the number of
+               (path, edge) pairs, which grows with the number of paths, exponentially in the
+               depth when subexpressions are shared ($3(2^k - 1)$ against $3k$ here).
+
+            2. A node is created from inputs that already exist, and it stores only references
+               to those inputs; its rules capture only the node and its inputs (a recorded
+               rule builds new nodes from them, which again point only to older ones). So every
+               reference points from a newer object to an older one (down the creation order,
+               `seq`): a cycle would need a reference to something newer. Without cycles,
+               reference counting frees each intermediate tensor as soon as the last
+               reference to it goes, for example when the output and the derivative go out of
+               scope: no garbage collector is needed. A C++ port would hold the inputs in
+               `std::shared_ptr`s: a node is destroyed when its count drops to zero, and
+               `weak_ptr`s are never needed, since there are no cycles to break. (A very deep
+               chain is then freed by a recursion of destructors, which a careful port turns
+               into a loop.)
+        """,
+            "cache_and_memory",
+            points=3,
+        ),
+        markdown(r"""
+            ## What this part showed
+
+            * The chain rule sums over paths; walked one path at a time it costs time
+              exponential in the depth of a graph with shared subexpressions.
+            * Memoizing the differentials by $(y, x)$ computes each one once and evaluates each
+              rule once per edge: backpropagation. The library's engine does exactly this, as a
+              loop over the topological order.
+            * The graph and its derivative rules only ever point to older nodes, so reference
+              counting frees every intermediate tensor.
+        """),
+    ]
+    # fmt: on
