@@ -7,6 +7,7 @@ matplotlib is imported inside each function: the library itself needs only numpy
 on ``ax`` (a new figure when it is None) and returns it. For a function of one variable,
 ``plot_quadratic_model`` shows the model a Newton step minimizes; for training a network,
 ``plot_loss_curve`` draws the loss per epoch and ``plot_fit`` the samples and learned curves.
+``plot_graph`` draws the computational graph of a Tensor.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ import numpy as np
 from .differentiation import grad, hessian
 
 __all__ = [
-    "plot_fit", "plot_growth", "plot_loss_curve", "plot_losses", "plot_quadratic_model",
-    "plot_trajectories",
+    "plot_fit", "plot_graph", "plot_growth", "plot_loss_curve", "plot_losses",
+    "plot_quadratic_model", "plot_trajectories",
 ]  # fmt: skip
 
 
@@ -181,4 +182,88 @@ def plot_fit(x, y, curves, ax=None, points=300):
     ax.set_xlabel("$x$")
     ax.set_ylabel("$y$")
     ax.legend(loc="best", fontsize="small")
+    return ax
+
+
+def plot_graph(y, names=None, ax=None, show_constants=True):
+    """The computational graph of ``y``: a box per node, an arrow from each input to its use.
+
+    Nodes come from ``topological_order(y)``: the variables ``y`` depends on. A node stands in
+    the column of its depth (the longest path from a leaf to it), so every arrow points right,
+    the way the forward computation runs; the backward sweep runs right to left along the same
+    arrows. Leaves and constants are labelled by ``names`` (a dict from a label to the Tensor
+    or array it names, such as ``{"x": x}``), else by their shape or value; other nodes by
+    their primitive (and shape, unless a scalar). With ``show_constants``, the constant inputs
+    of each node (numbers, arrays, constants) are drawn in grey below it, with dotted arrows:
+    no derivative rule runs along them. Without ``ax``, the figure is sized to the graph.
+    """
+    from .differentiation import topological_order
+    from .tensor import Tensor
+
+    names = {id(t): label for label, t in (names or {}).items()}
+    order = topological_order(y)
+    in_graph = {node.seq for node in order}
+
+    def is_edge(arg):  # an input the sweep sends a differential to
+        return isinstance(arg, Tensor) and arg.requires_grad and arg.seq in in_graph
+
+    def constants_of(node):
+        if not show_constants:
+            return []
+        return [a for a in node.inputs
+                if isinstance(a, (Tensor, np.ndarray, int, float)) and not is_edge(a)]  # fmt: skip
+
+    depth, columns = {}, {}
+    for node in order:  # inputs come first: each node's depth is known when it is reached
+        depth[node.seq] = 1 + max((depth[p.seq] for _, p in node.grad_inputs), default=-1)
+        columns.setdefault(depth[node.seq], []).append(node)
+    n_columns, n_rows = len(columns), max(len(nodes) for nodes in columns.values())
+    below = 0.5 if any(constants_of(node) for node in order) else 0.0
+    if ax is None:  # room for every box: a column is about 1.4 inches wide
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(1.4 * n_columns + 0.6, 0.9 * (n_rows + below) + 0.6))
+
+    def shape_text(shape):
+        return "" if shape == () else f"\n{shape}"
+
+    def box(xy, text, fill, **style):
+        return ax.text(*xy, text, ha="center", va="center", fontsize=9, zorder=2,
+                       bbox=dict(boxstyle="round,pad=0.4", fc=fill, ec="0.3"), **style)  # fmt: skip
+
+    def arrow(start, end, rad=0.0, dotted=False):
+        ax.annotate("", end.get_position(), xytext=start.get_position(), zorder=3, arrowprops=dict(
+            arrowstyle="-|>", color="0.5" if dotted else "0.2", linestyle=":" if dotted else "-",
+            patchA=start.get_bbox_patch(), patchB=end.get_bbox_patch(), shrinkA=2, shrinkB=2,
+            connectionstyle=f"arc3,rad={rad}"))  # fmt: skip
+
+    boxes = {}
+    for col, nodes in columns.items():
+        for row, node in enumerate(nodes):
+            xy = (col, (len(nodes) - 1) / 2 - row)
+            if node.primitive is None:
+                text, fill = names.get(id(node), "variable" + shape_text(node.shape)), "#cfe2f3"
+            else:
+                text = node.primitive.name + shape_text(node.shape)
+                fill = "#f9cb9c" if node is y else "white"
+            boxes[node.seq] = box(xy, text, fill)
+    for node in order:
+        seen = []
+        for arg in node.inputs:
+            if is_edge(arg):
+                # an arrow that skips a column, or repeats one, bends so that it stays visible
+                skips = depth[node.seq] - depth[arg.seq] > 1
+                rad = 0.3 * (skips + sum(a is arg for a in seen))
+                arrow(boxes[arg.seq], boxes[node.seq], rad=rad)
+                seen.append(arg)
+        col, row = boxes[node.seq].get_position()
+        for k, arg in enumerate(constants_of(node)):
+            value = np.asarray(arg.value if isinstance(arg, Tensor) else arg)
+            default = f"{float(value):g}" if value.ndim == 0 else "constant"
+            text = names.get(id(arg), default + shape_text(value.shape))
+            constant = box((col - 0.45 + 0.3 * k, row - 0.6), text, "#eeeeee", color="0.35")
+            arrow(constant, boxes[node.seq], dotted=True)
+    ax.set_xlim(-0.7, n_columns - 0.3)
+    ax.set_ylim(-n_rows / 2 - below, n_rows / 2)
+    ax.set_axis_off()
     return ax
