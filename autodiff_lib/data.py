@@ -30,10 +30,14 @@ class TeacherStudentData:
     true_params: list
     noise: float
 
+    def teacher(self, x) -> np.ndarray:
+        """The true function at inputs ``x`` (shape (m, n_0)): ``mlp(true_params, x)``."""
+        return mlp(self.true_params, x)
+
     @property
     def clean(self) -> np.ndarray:
-        """The teacher's outputs without noise: ``mlp(true_params, x)``."""
-        return mlp(self.true_params, self.x)
+        """The teacher's outputs at the samples, without noise."""
+        return self.teacher(self.x)
 
 
 def teacher_student(sizes, n_samples, noise=0.1, seed=0, input_range=2.0, gain=2.0):
