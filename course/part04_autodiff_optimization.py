@@ -587,8 +587,9 @@ def cells():
             $w$, the same handful at every size, and returns a plain array. With the data as
             loaded it also computes $\partial L/\partial X$ (an array as large as the batch),
             differentiates through the standardization, and records all of it as a graph; the
-            time lost grows with the batch. The fused operator saves a little more: one node
-            and one rule where `matmul` of a vector needs a reshape on each side.
+            time lost grows with the batch (see the timings). The fused operator saves a little
+            more: one node and one rule, where `matmul` of a vector takes three (a reshape on
+            each side of the product).
 
             ### Question (3 points, graded by hand)
 
