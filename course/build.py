@@ -1,10 +1,11 @@
 """Write the course's notebooks from their builders: ``python -m course.build [--check] [--force]``.
 
-Every module ``course/partNN_*.py`` is a builder: it names the notebook it writes (``NOTEBOOK``,
-relative to the repository root) and returns its cells (``cells()``, made with
-``course.cells``). Building a notebook runs it once in a fresh kernel, so a reference solution
-that fails its own tests never gets written, and stores the outputs of the cells tagged
-``nbval-check-output`` for nbval to compare against on every test run.
+Every module ``course/partNN_*.py`` (an assignment, in ``source/``) or
+``course/lectureNN_*.py`` (an ungraded lecture, in ``notebooks/``) is a builder: it names the
+notebook it writes (``NOTEBOOK``, relative to the repository root) and returns its cells
+(``cells()``, made with ``course.cells``). Building a notebook runs it once in a fresh kernel,
+so a reference solution that fails its own tests never gets written, and stores the outputs of
+the cells tagged ``nbval-check-output`` for nbval to compare against on every test run.
 
 The notebook's metadata records a fingerprint of the cells as built. A notebook whose cells no
 longer match it was edited by hand: the build refuses to overwrite it (``--force`` does), since
@@ -31,10 +32,24 @@ KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "nam
 
 
 def parts():
-    """The builder modules, in course order (by module name)."""
+    """The assignment builders (``course/partNN_*.py``), in course order (by module name)."""
+    return _modules("part")
+
+
+def lectures():
+    """The lecture builders (``course/lectureNN_*.py``): ungraded notebooks in notebooks/."""
+    return _modules("lecture")
+
+
+def builders():
+    """Every builder, lectures and assignments, in course order (by notebook file name)."""
+    return sorted(parts() + lectures(), key=lambda builder: Path(builder.NOTEBOOK).name)
+
+
+def _modules(prefix):
     package = Path(__file__).parent
     names = sorted(
-        m.name for m in pkgutil.iter_modules([str(package)]) if m.name.startswith("part")
+        m.name for m in pkgutil.iter_modules([str(package)]) if m.name.startswith(prefix)
     )
     return [importlib.import_module(f"{__package__}.{name}") for name in names]
 
@@ -131,7 +146,7 @@ def main(argv=None) -> int:
     )
     args = parser.parse_args(argv)
     stale = 0
-    for part in parts():
+    for part in builders():
         if args.check:
             state = status(part)
             stale += state != "up to date"

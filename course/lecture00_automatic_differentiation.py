@@ -1,0 +1,504 @@
+"""Lecture 00: automatic differentiation with autodiff_lib (ungraded).
+
+Derivatives of tensors with respect to tensors, the chain rule on Jacobians, the graph drawn as
+a picture, forward against reverse accumulation (counted, then timed), vector-Jacobian
+products, the differential cache, constants, higher derivatives for Newton's method, and
+checking against finite differences. ``python -m course.build`` writes it.
+"""
+
+from .cells import code, markdown
+
+NOTEBOOK = "notebooks/00_automatic_differentiation.ipynb"
+
+
+def cells():
+    # fmt: off  (each cell reads as its text, then what it is)
+    return [
+        markdown(r"""
+            # Lecture 00 — Automatic differentiation
+
+            Training a model means following derivatives downhill, so we need the derivatives of
+            a loss with respect to every weight, exactly and cheaply. There are three ways to
+            get them:
+
+            * **by hand** (or by a computer algebra system): exact, but the expressions swell,
+              and every change to the model means deriving again;
+            * **finite differences**, $\big(f(x + \varepsilon e_i) - f(x)\big)/\varepsilon$:
+              easy, but inexact, and one extra evaluation of $f$ *per weight*;
+            * **automatic differentiation** (AD): run $f$, record the elementary operations it
+              performs, and apply the chain rule to that record. Exact up to rounding, and in
+              reverse mode the whole gradient costs a small multiple of one evaluation of $f$.
+
+            This lecture shows how AD works, with `autodiff_lib`, the small library the course
+            is built on. Every claim comes with a cell that shows it: run them, change them.
+
+            1. derivatives of tensors with respect to tensors; 2. the chain rule on Jacobians;
+            3. the computational graph; 4. forward against reverse accumulation;
+            5. vector-Jacobian products; 6. the differential cache; 7. constants;
+            8. higher derivatives and Newton's method; 9. checking against finite differences.
+        """),
+        code("""
+            import inspect
+            import time
+
+            import matplotlib.pyplot as plt
+            import numpy as np
+
+            import autodiff_lib as ad
+            from autodiff_lib.plotting import plot_graph, plot_growth
+
+            np.set_printoptions(precision=4, suppress=True)
+            rng = np.random.default_rng(0)
+        """),
+        markdown(r"""
+            ## 1. Derivatives of tensors with respect to tensors
+
+            A `Tensor` is a numpy array that remembers how it was computed. For a tensor $y$ of
+            shape $S_y$ that depends on a tensor $x$ of shape $S_x$, the derivative $dy/dx$
+            holds one number for every pair (entry of $y$, entry of $x$):
+
+            $$\Big(\frac{dy}{dx}\Big)_{i_1 \dots i_p,\; j_1 \dots j_q}
+              = \frac{\partial y_{i_1 \dots i_p}}{\partial x_{j_1 \dots j_q}},
+              \qquad \text{shape } S_y + S_x .$$
+
+            A scalar's derivative has the shape of $x$ (the gradient); a vector's derivative
+            with respect to a vector is the Jacobian matrix; and a matrix-vector product
+            $y = Wx$ differentiated with respect to the *matrix* $W$ has three axes.
+            `ad.diff(y, x)` computes exactly this.
+        """),
+        code("""
+            x = ad.Tensor([1.0, 2.0, 3.0])
+            W = ad.Tensor(np.arange(6.0).reshape(2, 3))
+
+            s = ad.sum(x ** 2)   # a scalar
+            v = ad.tanh(x)       # a vector of 3
+            y = W @ x            # a vector of 2
+
+            for name, out, wrt in [("ds/dx", s, x), ("dv/dx", v, x), ("dy/dx", y, x),
+                                   ("dy/dW", y, W)]:
+                print(f"{name}: {out.shape} + {wrt.shape} -> {ad.diff(out, wrt).shape}")
+        """, check_output=True),
+        markdown(r"""
+            Each entry means what the formula says. $y_i = \sum_k W_{ik} x_k$, so
+            $\partial y_i / \partial x_k = W_{ik}$ (the Jacobian *is* $W$), and
+            $\partial y_i / \partial W_{jk} = \delta_{ij}\, x_k$: row $i$ of $y$ depends only
+            on row $i$ of $W$. The elementwise $\tanh$ has a diagonal Jacobian.
+        """),
+        code("""
+            print("dy/dx equals W:", np.array_equal(ad.diff(y, x).value, W.value))
+            print("dy/dW[0] (derivatives of y_0):\\n", ad.diff(y, W).value[0])
+            print("dy/dW[1] (derivatives of y_1):\\n", ad.diff(y, W).value[1])
+            print("dv/dx:\\n", ad.diff(v, x).value)
+        """, check_output=True),
+        markdown(r"""
+            On functions, `ad.grad(f)` (for a scalar $f$) and `ad.jacobian(f)` follow the same
+            rule: plain arrays in, plain arrays out, of shape `f(x).shape + x.shape`.
+        """),
+        code("""
+            f = lambda x: ad.tanh(x) * x
+            x0 = np.array([0.5, -1.0])
+            print("jacobian:", ad.jacobian(f)(x0).shape)
+            print("gradient of the sum:", ad.grad(lambda x: ad.sum(f(x)))(x0))
+        """, check_output=True),
+        markdown(r"""
+            ## 2. The chain rule on Jacobians
+
+            If $z = g(Y)$ and $Y = h(x)$, then
+
+            $$\frac{dz}{dx} = \frac{dz}{dY} \cdot \frac{dY}{dx}, \qquad
+              \Big(\frac{dz}{dx}\Big)_{i,k} = \sum_{j} \Big(\frac{dz}{dY}\Big)_{i,j}
+              \Big(\frac{dY}{dx}\Big)_{j,k},$$
+
+            where $i$, $j$, $k$ are *multi-indices*: the sum runs over every axis of the
+            intermediate $Y$. For vectors this is a matrix product; for tensors it is
+            `np.tensordot(dz_dY, dY_dx, axes=Y.ndim)`. Here $Y$ is a matrix:
+        """),
+        code("""
+            x = ad.Tensor([0.5, -1.0, 2.0])
+            A = np.arange(6.0).reshape(2, 3) / 6
+            Y = ad.tanh(A * x)              # shape (2, 3), from x of shape (3,)
+            z = ad.sum(Y * Y, axis=1)       # shape (2,)
+
+            dz_dY = ad.diff(z, Y).value     # (2,) + (2, 3)
+            dY_dx = ad.diff(Y, x).value     # (2, 3) + (3,)
+            chained = np.tensordot(dz_dY, dY_dx, axes=Y.ndim)
+            print(dz_dY.shape, "·", dY_dx.shape, "->", chained.shape)
+            print("equals dz/dx:", np.allclose(chained, ad.diff(z, x).value))
+        """, check_output=True),
+        markdown(r"""
+            A program is a long chain of such steps, $x \to Y_1 \to Y_2 \to \dots \to z$, so its
+            derivative is a product of many Jacobians. *Which order* we multiply them in is the
+            whole difference between forward and reverse mode (section 4), and *never forming
+            them* is the trick that makes it fast (section 5).
+
+            ## 3. The computational graph
+
+            Every call of a primitive (`+`, `*`, `sin`, `tanh`, `sum`, `@`, ...) on a variable
+            creates a node that records the primitive, its inputs, and for each input that is a
+            variable the derivative rule to apply (`grad_inputs`). The nodes form a directed
+            acyclic graph; `ad.topological_order(y)` lists the nodes `y` depends on, each after
+            its inputs. Here is the classic example $y = x_1 x_2 + \sin x_1$:
+        """),
+        code("""
+            x1, x2 = ad.Tensor(2.0), ad.Tensor(3.0)
+            y = x1 * x2 + ad.sin(x1)
+
+            names = {id(x1): "x1", id(x2): "x2"}
+            order = ad.topological_order(y)
+            for k, node in enumerate(order):
+                if node.primitive is None:
+                    what = names[id(node)]
+                else:
+                    inputs = [names.get(id(a), f"node {order.index(a)}") for a in node.inputs]
+                    what = f"{node.primitive.name}({', '.join(inputs)})"
+                print(f"node {k}: {what:<25} = {float(node.value):.4f}")
+        """, check_output=True),
+        code("""
+            plot_graph(y, names={"$x_1$": x1, "$x_2$": x2})
+            plt.show()
+        """),
+        markdown(r"""
+            The forward computation runs along the arrows, left to right. Differentiation runs
+            against them: each arrow carries a differential backwards, and a node with two
+            outgoing arrows ($x_1$ feeds both `multiply` and `sin`) receives the *sum* of what
+            comes back along them. Each rule is one line of `autodiff_lib/primitives.py`,
+            written as data beside its primitive:
+        """),
+        code("""
+            for primitive in [ad.multiply, ad.sin, ad.tanh]:
+                print(inspect.getsource(primitive.primitive.vjps[0]).strip())
+        """),
+        code("""
+            print(f"dy/dx1 = {float(ad.diff(y, x1)):.6f}   (x2 + cos x1 = {3 + np.cos(2.0):.6f})")
+            print(f"dy/dx2 = {float(ad.diff(y, x2)):.6f}   (x1 = 2)")
+        """, check_output=True),
+        markdown(r"""
+            ## 4. Forward against reverse accumulation
+
+            The derivative of a chain $x \to Y_1 \to \dots \to Y_L = y$ is the product
+            $J = J_L J_{L-1} \cdots J_1$ of the Jacobians of its steps. Two orders avoid
+            multiplying matrices by matrices:
+
+            * **forward mode** pushes a *tangent* $v$ (a direction in input space) from $x$
+              to $y$: $J v = J_L(\cdots(J_2 (J_1 v)))$. One sweep gives one **column** of $J$.
+            * **reverse mode** pulls a *cotangent* $u$ (a weighting of the outputs) from $y$
+              back to $x$: $u^\top J = ((u^\top J_L) J_{L-1}) \cdots J_1$. One sweep gives one
+              **row** of $J$.
+
+            A loss is a scalar of $n$ weights: $J$ is a single row of $n$ numbers. Reverse mode
+            gets all of it in **one** sweep; forward mode needs **$n$** sweeps, one per weight.
+            That is why training uses reverse mode (backpropagation).
+
+            `autodiff_lib` implements reverse mode. To compare honestly, we write forward mode
+            over the same recorded graph: a table of *Jacobian-vector products* (JVPs), one per
+            argument of each primitive used below, the mirror image of the library's VJPs.
+        """),
+        code("""
+            # tangent rules: the tangent t of one input -> its contribution to the output's
+            JVP = {
+                "reshape":  (lambda t, ans, x, shape: np.reshape(t, shape),),
+                "matmul":   (lambda t, ans, a, b: t @ b, lambda t, ans, a, b: a @ t),
+                "multiply": (lambda t, ans, x, y: t * y, lambda t, ans, x, y: x * t),
+                "tanh":     (lambda t, ans, x: t * (1 - ans * ans),),
+                "subtract": (lambda t, ans, x, y: t, lambda t, ans, x, y: -t),
+                "power":    (lambda t, ans, x, p: t * p * x ** (p - 1),),
+                "mean":     (lambda t, ans, x, axis=None, keepdims=False:
+                             np.mean(t, axis=axis, keepdims=keepdims),),
+            }
+        """),
+        code("""
+            def jvp(y, x, v, counts):
+                \"\"\"Forward mode: J v, the tangent v of x pushed through y's graph.\"\"\"
+                tangents = {x.seq: v}
+                for node in ad.topological_order(y):
+                    if node.primitive is None:
+                        continue
+                    total = 0.0
+                    for k, arg in enumerate(node.inputs):
+                        if isinstance(arg, ad.Tensor) and arg.seq in tangents:
+                            rule = JVP[node.primitive.name][k]
+                            total = total + rule(tangents[arg.seq], node.value,
+                                                 *node.input_values, **node.kwargs)
+                            counts["rules"] += 1
+                    tangents[node.seq] = total
+                return tangents[y.seq]
+        """),
+        markdown(r"""
+            The loss: a one-layer model on $m = 200$ samples with $n$ weights,
+            $L(w) = \operatorname{mean}\big((\tanh(Xw) - t)^2\big)$. Its graph has 7 edges
+            (the matrix-vector product reshapes $w$ into a column and back).
+        """),
+        code("""
+            def loss(w, X, t):
+                return ad.mean((ad.tanh(X @ w) - t) ** 2)
+
+            def problem(n, m=200):
+                X = rng.normal(size=(m, n)) / np.sqrt(n)
+                return rng.normal(size=n), X, rng.normal(size=m)
+
+            w0, X, t = problem(4)
+            w = ad.Tensor(w0)
+            plot_graph(loss(w, X, t), names={"w": w, "X": X, "t": t})
+            plt.show()
+        """),
+        markdown(r"""
+            A full gradient by forward mode takes one sweep per standard basis vector $e_i$;
+            by reverse mode, one call of `ad.grad`. Both give the same numbers; count the rules
+            each evaluates:
+        """),
+        code("""
+            def forward_gradient(w0, X, t, counts):
+                w = ad.Tensor(w0)
+                y = loss(w, X, t)  # record the graph once
+                return np.array([jvp(y, w, e, counts) for e in np.eye(len(w0))])
+
+            print(f"{'n':>5} {'forward rules':>14} {'reverse rules':>14}  same gradient")
+            for n in [1, 10, 100, 1000]:
+                w0, X, t = problem(n)
+                counts = {"rules": 0}
+                g_forward = forward_gradient(w0, X, t, counts)
+                with ad.count_operations() as ops:
+                    g_reverse = ad.grad(loss)(w0, X, t)
+                print(f"{n:5d} {counts['rules']:14d} {ops.rule_evaluations:14d}  "
+                      f"{np.allclose(g_forward, g_reverse)}")
+        """, check_output=True),
+        markdown(r"""
+            Forward mode evaluates $7n$ rules, reverse mode $7$, whatever $n$. The stopwatch
+            agrees (your times will differ; the ratio grows like $n$):
+        """),
+        code("""
+            def best_time(run, repeats=3):
+                \"\"\"The fastest of a few runs, in seconds (the least disturbed by others).\"\"\"
+                times = []
+                for _ in range(repeats):
+                    start = time.perf_counter()
+                    run()
+                    times.append(time.perf_counter() - start)
+                return min(times)
+
+            sizes = [10, 30, 100, 300, 1000]
+            seconds = {"forward mode (n sweeps)": [], "reverse mode (1 sweep)": []}
+            for n in sizes:
+                w0, X, t = problem(n)
+                seconds["forward mode (n sweeps)"].append(
+                    best_time(lambda: forward_gradient(w0, X, t, {"rules": 0})))
+                seconds["reverse mode (1 sweep)"].append(best_time(lambda: ad.grad(loss)(w0, X, t)))
+            for n, fwd, rev in zip(sizes, *seconds.values()):
+                print(f"n = {n:4d}: forward {1e3 * fwd:7.2f} ms, reverse {1e3 * rev:5.2f} ms")
+            plot_growth(sizes, seconds, "number of weights n", "seconds for the full gradient",
+                        logx=True)
+            plt.show()
+        """, ignore_output=True),
+        markdown(r"""
+            **When forward mode wins.** With *one* input and many outputs, $J$ is a single
+            column: one forward sweep gives it, while reverse mode needs one sweep per output.
+            Take $y = \tanh(s\,a)$ for a scalar $s$ and a vector $a$ of $m = 50$ entries:
+        """),
+        code("""
+            a = np.linspace(-1.0, 1.0, 50)
+            s = ad.Tensor(0.3)
+            y = ad.tanh(s * a)
+
+            counts = {"rules": 0}
+            column = jvp(y, s, 1.0, counts)  # dy/ds, all 50 entries, in one sweep
+            with ad.count_operations() as ops:
+                rows = [ad.grad(lambda s: ad.tanh(s * a)[i])(0.3) for i in range(len(a))]
+            print("forward mode:", counts["rules"], "rules;  reverse mode, one row at a time:",
+                  ops.rule_evaluations, "rules")
+            print("same derivative:", np.allclose(column, rows))
+        """, check_output=True),
+        markdown(r"""
+            (`ad.jacobian` does better than this loop: it sends all $m$ cotangents through
+            *one* sweep as a batch. That saves the per-node overhead, not the arithmetic;
+            lecture 10 measures it.)
+
+            ## 5. Vector-Jacobian products instead of Jacobians
+
+            Reverse mode never builds the Jacobian of a step: each rule computes
+            $u^\top J_k$ directly. For the elementwise $\tanh$ of $n$ numbers, $J_k$ is an
+            $n \times n$ diagonal matrix, $n^2$ floats, almost all zero; the rule
+            `g * (1 - ans * ans)` needs $n$ multiplications and no matrix at all.
+        """),
+        code("""
+            n = 2000
+            x = rng.normal(size=n)
+            u = rng.normal(size=n)
+
+            J = ad.jacobian(ad.tanh)(x)                          # the full Jacobian
+            vjp = ad.grad(lambda x: ad.sum(u * ad.tanh(x)))(x)   # u^T J, by one reverse sweep
+            print(f"Jacobian: shape {J.shape}, {J.nbytes / 1e6:.0f} MB;  "
+                  f"vector-Jacobian product: shape {vjp.shape}, {vjp.nbytes / 1e3:.0f} kB")
+            print("u^T J equals the VJP:", np.allclose(u @ J, vjp))
+        """, check_output=True),
+        code("""
+            for label, run in [("Jacobian, then u^T J", lambda: u @ ad.jacobian(ad.tanh)(x)),
+                               ("VJP", lambda: ad.grad(lambda x: ad.sum(u * ad.tanh(x)))(x))]:
+                print(f"{label:<21} {1e3 * best_time(run):8.2f} ms")
+        """, ignore_output=True),
+        markdown(r"""
+            ## 6. The differential cache
+
+            The chain rule sums over *paths*: $dy/dx$ adds up, for every path from $x$ to $y$
+            in the graph, the product of the local derivatives along it. When a value is used
+            twice, paths multiply: in $x_{k+1} = \tanh(x_k)\cdot x_k$ each level reads $x_k$
+            twice, so there are $2^k$ paths through $k$ levels.
+
+            The textbook recursion ($dy/dx = \sum_c dy/dc \cdot \partial c/\partial x$, each
+            $dy/dc$ computed afresh) walks every path. Backpropagation instead keeps, for each
+            node, its differential $dy/d(\text{node})$ once it is complete: the **differential
+            cache**. Then each rule runs once per edge. `ad.differential_cache(False)` switches
+            the cache off, to count the difference (part 05 builds the cache yourself):
+        """),
+        code("""
+            def shared_chain(x, depth):
+                for _ in range(depth):
+                    x = ad.tanh(x) * x
+                return x
+
+            depths = list(range(1, 13))
+            counts = {"with the cache": [], "without (textbook recursion)": []}
+            for depth in depths:
+                for label, enabled in [("with the cache", True),
+                                       ("without (textbook recursion)", False)]:
+                    with ad.differential_cache(enabled), ad.count_operations() as ops:
+                        ad.grad(shared_chain)(0.5, depth)
+                    counts[label].append(ops.rule_evaluations)
+            print("depth:   ", depths)
+            for label, values in counts.items():
+                print(f"{label}: {values}")
+        """, check_output=True),
+        code("""
+            plot_growth(depths, counts, "depth k", "rule evaluations")
+            plt.show()
+        """),
+        markdown(r"""
+            $3k$ against $3(2^k - 1)$: linear against exponential (on a log scale, exponential
+            growth is a straight line). Every neural network shares subexpressions (each
+            activation feeds every unit of the next layer), so without the cache nothing
+            deep could be trained.
+
+            ## 7. Constants
+
+            Data are constant with respect to the weights. A plain numpy array (or
+            `ad.constant(a)`) is a constant: operations on constants alone record no node, and
+            no rule runs along a path that reaches only constants. Wrapping the data as a
+            variable instead makes the engine compute $dL/dX$ too, which nobody asked for:
+        """),
+        code("""
+            w0, X, t = problem(100)
+            w = ad.Tensor(w0)
+            for label, data in [("X a constant (plain array)", X),
+                                ("X a variable (ad.Tensor)", ad.Tensor(X))]:
+                with ad.count_operations() as ops:
+                    ad.diff(loss(w, data, t), w)
+                print(f"{label:<27} {ops.rule_evaluations} rules, "
+                      f"{ops.nodes_visited} nodes visited")
+        """, check_output=True),
+        markdown(r"""
+            In the picture of section 4, $X$ and $t$ are grey: constants, with dotted arrows
+            along which no rule runs. (Part 04 measures what this saves on real data.)
+
+            ## 8. Higher derivatives: the Hessian for Newton's method
+
+            The rules are written with the library's own functions (`g * cos(x)`, not
+            `np.cos`), so when the sweep runs on Tensors it records a graph of its own, and
+            `ad.diff(ad.diff(y, x), x)` differentiates the derivative. `ad.hessian(f)` is
+            `jacobian(jacobian(f))`. For $f(x) = \tfrac14 \sum_i x_i^4 + x_0 x_1$ the Hessian
+            is $\operatorname{diag}(3x_i^2)$ plus ones off the diagonal:
+        """),
+        code("""
+            f = lambda x: ad.sum(x ** 4) / 4 + x[0] * x[1]
+            x0 = np.array([1.0, 2.0])
+            print("Hessian by autodiff:\\n", ad.hessian(f)(x0))
+            print("by hand:\\n", np.diag(3 * x0 ** 2) + np.array([[0, 1], [1, 0]]))
+
+            x = ad.Tensor(0.7)
+            third = ad.diff(ad.diff(ad.diff(ad.sin(x), x), x), x)
+            print(f"third derivative of sin at 0.7: {float(third):.6f}  "
+                  f"(-cos 0.7 = {-np.cos(0.7):.6f})")
+        """, check_output=True),
+        markdown(r"""
+            Newton's method uses the Hessian: solve $H(x)\,p = -\nabla f(x)$ and step to
+            $x + p$. On $f(x) = \sum_i (e^{x_i} - 2x_i)$, minimized at $x_i = \ln 2$, the number
+            of correct digits doubles with every step (quadratic convergence):
+        """),
+        code("""
+            f = lambda x: ad.sum(ad.exp(x) - 2 * x)
+            x = np.array([1.5, 0.0])
+            for step in range(5):
+                print(f"step {step}: error {np.abs(x - np.log(2)).max():.1e}")
+                x = x + np.linalg.solve(ad.hessian(f)(x), -ad.grad(f)(x))
+            print("step 5: error below 1e-12:", np.abs(x - np.log(2)).max() < 1e-12)
+        """, check_output=True),
+        markdown(r"""
+            (`ad.newton` does this with a stopping rule; part 01 compares it with gradient
+            descent.)
+
+            ## 9. Checking a gradient against finite differences
+
+            A new derivative rule should be checked. The central difference
+
+            $$\frac{f(x + \varepsilon v) - f(x - \varepsilon v)}{2\varepsilon}
+              = \nabla f(x) \cdot v + O(\varepsilon^2)$$
+
+            approximates the directional derivative, but rounding adds an error of order
+            $\delta / \varepsilon$ ($\delta \approx 10^{-16}$, the precision of a float): too
+            large an $\varepsilon$ and the Taylor remainder dominates, too small and rounding
+            does. The best $\varepsilon$ lies in between, near $\delta^{1/3} \approx 10^{-5}$:
+        """),
+        code("""
+            f = lambda x: ad.sum(ad.sin(x) * ad.exp(x))
+            x0, v = rng.normal(size=5), rng.normal(size=5)
+            exact = ad.grad(f)(x0) @ v
+            epsilons = np.logspace(-1, -13, 25)
+            errors = [abs((float(f(x0 + e * v)) - float(f(x0 - e * v))) / (2 * e) - exact)
+                      for e in epsilons]
+            fig, ax = plt.subplots(figsize=(5.5, 4))
+            ax.loglog(epsilons, errors, "o-", markersize=4)
+            ax.set_xlabel(r"$\\varepsilon$")
+            ax.set_ylabel("error of the central difference")
+            ax.grid(True, alpha=0.3)
+            plt.show()
+        """),
+        markdown(r"""
+            `ad.check_grad(f, x, order)` compares reverse mode with central differences in a
+            few random directions, for the derivatives up to `order`, and raises
+            `GradientCheckError` if they disagree. Below, a new primitive, `softplus`
+            $= \log(1 + e^x)$, is registered twice: once with its correct rule (the derivative
+            is the logistic function, $1 - e^{-\text{softplus}(x)}$), once with a mistake.
+        """),
+        code("""
+            softplus = ad.primitive(lambda x: np.logaddexp(0.0, x), "softplus")
+            ad.defvjp(softplus, lambda g, ans, x: g * (1 - ad.exp(-ans)))
+
+            wrong = ad.primitive(lambda x: np.logaddexp(0.0, x), "softplus_wrong")
+            ad.defvjp(wrong, lambda g, ans, x: g * ad.exp(-ans))  # 1 - ... forgotten
+
+            x0 = rng.normal(size=4)
+            report = ad.check_grad(lambda x: ad.sum(softplus(x) ** 2), x0, order=2)
+            print(f"softplus: first and second derivatives agree "
+                  f"(largest relative error below 1e-6: {report.max_rel_error < 1e-6})")
+            try:
+                ad.check_grad(lambda x: ad.sum(wrong(x) ** 2), x0)
+            except ad.GradientCheckError as error:
+                print("softplus_wrong:", type(error).__name__, "raised")
+        """, check_output=True),
+        markdown(r"""
+            ## What this lecture showed
+
+            * $dy/dx$ has shape $S_y + S_x$; the chain rule contracts over every axis of the
+              intermediate tensor.
+            * A program's operations form a graph; its derivative is a product of the
+              Jacobians along it.
+            * Forward mode pushes tangents (a column of $J$ per sweep), reverse mode pulls
+              cotangents (a row per sweep): for a scalar loss of $n$ weights, $n$ sweeps
+              against one.
+            * Rules are vector-Jacobian products: no Jacobian of a step is ever formed.
+            * The differential cache makes the cost one rule per edge instead of one per path.
+            * Constants prune the graph; rules written with the library's functions give
+              Hessians for Newton's method; finite differences check it all.
+
+            Next: part 01, Newton's method against gradient descent. Lecture 10 goes through
+            what real frameworks do beyond this; lecture 11 what a C++ port needs.
+        """),
+    ]
