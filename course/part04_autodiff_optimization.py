@@ -357,7 +357,7 @@ def cells():
         ),
         markdown("""
             And in seconds: the best of a few runs of one gradient (your numbers will differ,
-            their ratios less so).
+            their ratios less so), plotted beside the floats.
         """),
         code(
             """
@@ -382,11 +382,7 @@ def cells():
                 print(f"n = {n:3d}: generic {1e3 * seconds['generic'][i]:7.3f} ms, "
                       f"fused {1e3 * seconds['fused'][i]:6.3f} ms, "
                       f"speed-up {seconds['generic'][i] / seconds['fused'][i]:5.1f}x")
-        """,
-            ignore_output=True,
-        ),
-        code(
-            """
+
             fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
             plot_growth(sizes, floats, "matrix size n", "floats in the graph", ax=left,
                         logx=True)

@@ -328,26 +328,9 @@ def cells():
             "count_chain",
             check_output=True,
         ),
-        code(
-            """
-            fig, ax = plt.subplots(figsize=(6.5, 4.5))
-            plot_growth(depths, {"without the cache": counts["textbook"],
-                                 "with the cache": counts["cached"]},
-                        "depth k", "rule evaluations (log scale)", ax=ax)
-            ax.set_title(r"$x_{k+1} = \\tanh(x_k)\\cdot x_k$")
-            plt.show()
-        """
-        ),
         markdown(r"""
-            On the log scale, the count without the cache is a straight line: it doubles with
-            every level, $3\,(2^k - 1)$. With the cache it grows by 3 per level, $3k$: every
-            edge of the graph once. Your recursion and the engine agree on both counts: the
-            engine's sweep is the same cache, organized as a loop over the topological order
-            instead of a recursion. (Python limits how deep a recursion may go,
-            `sys.getrecursionlimit()`, so the recursive version fails on very deep graphs; the
-            engine's loop differentiates a chain of 100 000 operations.)
-
-            The seconds tell the same story (your numbers will differ):
+            Plotted on a log scale, with the seconds each version takes at two depths (your
+            numbers will differ):
         """),
         code(
             """
@@ -358,10 +341,26 @@ def cells():
                     grad_f(f, 0.5)
                     milliseconds = 1e3 * (time.perf_counter() - start)
                     print(f"depth {depth:2d}, {label:8}: {milliseconds:8.3f} ms")
+
+            fig, ax = plt.subplots(figsize=(6.5, 4.5))
+            plot_growth(depths, {"without the cache": counts["textbook"],
+                                 "with the cache": counts["cached"]},
+                        "depth k", "rule evaluations (log scale)", ax=ax)
+            ax.set_title(r"$x_{k+1} = \\tanh(x_k)\\cdot x_k$")
+            plt.show()
         """,
             ignore_output=True,
         ),
         markdown(r"""
+            On the log scale, the count without the cache is a straight line: it doubles with
+            every level, $3\,(2^k - 1)$. With the cache it grows by 3 per level, $3k$: every
+            edge of the graph once. Your recursion and the engine agree on both counts: the
+            engine's sweep is the same cache, organized as a loop over the topological order
+            instead of a recursion. (Python limits how deep a recursion may go,
+            `sys.getrecursionlimit()`, so the recursive version fails on very deep graphs; the
+            engine's loop differentiates a chain of 100 000 operations.) The seconds tell the
+            same story.
+
             Try other graphs: what does the count without the cache do for
             $x_{k+1} = \tanh(x_k)\cdot x_k + x_k$, and why?
 
