@@ -353,9 +353,9 @@ def cells():
                 hessian_f = ad.hessian(f)
                 ### BEGIN SOLUTION
                 x = np.array(x0, dtype=float)
-                loss, g = value_and_grad_f(x)
-                loss = float(loss)
-                trajectory, losses, step_sizes = [x], [loss], []
+                value, g = value_and_grad_f(x)
+                loss = float(value)
+                points, losses, step_sizes = [x], [loss], []
                 for _ in range(max_steps):
                     if np.linalg.norm(g) <= tol:
                         break
@@ -370,11 +370,11 @@ def cells():
                     else:  # no step size lowers f: stop where we are
                         break
                     x, loss, g = x + eta * p, float(trial_loss), trial_g
-                    trajectory.append(x)
+                    points.append(x)
                     losses.append(loss)
                     step_sizes.append(eta)
                 converged = np.linalg.norm(g) <= tol
-                return OptimizationResult(x, trajectory, losses, step_sizes, converged)
+                return OptimizationResult(x, points, losses, step_sizes, converged)
                 ### END SOLUTION
         """,
             "damped_newton",

@@ -491,14 +491,15 @@ def cells():
             from autodiff_lib.networks import init_mlp, mlp
 
             def reference_minibatches(n_samples, batch_size, rng):
-                order = rng.permutation(n_samples)
-                return [order[i:i + batch_size] for i in range(0, n_samples, batch_size)]
+                shuffled = rng.permutation(n_samples)
+                return [shuffled[i:i + batch_size] for i in range(0, n_samples, batch_size)]
 
             def reference_step(weights, gradients, eta):
                 return [w - eta * g for w, g in zip(weights, gradients)]
 
             def reference_mse(prediction, target):
-                return ad.mean((prediction - target) ** 2)
+                residual = prediction - target
+                return ad.mean(residual * residual)
 
             rng_train = np.random.default_rng(61)
             inputs, targets = rng_train.normal(size=(23, 2)), rng_train.normal(size=(23, 1))
