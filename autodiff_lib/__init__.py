@@ -17,12 +17,16 @@ again (``g`` is the differential of the output, ``ans`` the output)::
 Modules, in the order of the course: ``tensor`` (the graph node), ``registry`` (primitives
 and rules), ``primitives`` (the calculus), ``differentiation`` (the sweep, the differential
 cache, grad/jacobian/hessian/diff), ``fused`` (closed-form operators), ``checking``
-(finite differences).
+(finite differences). For training a network (part 03 on): ``networks`` (an MLP whose weights
+are a list of arrays), ``data`` (teacher-student samples) and ``metrics`` (mse, mae, rmae).
 """
 
 from . import (
+    data,
     interop,  # noqa: F401  (plugs numpy's hooks into Tensor)
     memory,
+    metrics,
+    networks,
 )
 from .checking import GradCheckReport, GradientCheckError, check_grad
 from .differentiation import (
