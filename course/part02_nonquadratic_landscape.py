@@ -285,9 +285,9 @@ def cells():
             check_output=True,
         ),
         markdown(r"""
-            The first step already lands where $\cosh$ overflows (a `DivergenceError`), or so far
-            out that the curvature $1/\cosh^2 u$ rounds to $0$ and the Hessian is singular (a
-            `LinAlgError`).
+            The first step already lands so far out that $\cosh$ overflows and the loss is
+            `inf` (a `DivergenceError`). Further out still, the curvature $1/\cosh^2 u$ rounds
+            to $0$ and the Hessian is singular (a `LinAlgError`, as in one run below).
 
             **Would a smaller, fixed step help?** `ad.newton(..., step_size=eta)` takes the step
             $x \leftarrow x - \eta\,H^{-1}\nabla f$ with a fixed $\eta$:

@@ -537,8 +537,9 @@ def cells():
             ## Training
 
             Now the whole program runs: 1000 epochs of 10 mini-batches of 20 samples, with
-            step size 0.05, from the random initial weights. That is 10 000 gradient steps; it
-            takes a few seconds.
+            step size 0.05, from the random initial weights. That is 10 000 gradient steps, each
+            a forward and a backward pass through the network on 20 samples; together they take
+            a few seconds at most.
         """),
         code(
             """
