@@ -51,8 +51,9 @@ def test_lectures_are_ungraded_and_never_compare_timings(lecture):
         assert "nbgrader" not in cell.metadata, "lecture notebooks carry no nbgrader metadata"
         tags = cell.metadata.get("tags", [])
         timed = "perf_counter" in cell.source or "best_time(" in cell.source
-        if cell.cell_type == "code" and timed:
-            assert IGNORE_OUTPUT in tags and CHECK_OUTPUT not in tags, cell.source
+        if cell.cell_type == "code" and timed:  # a timing is never compared, and says so
+            assert CHECK_OUTPUT not in tags, cell.source
+            assert IGNORE_OUTPUT in tags or "print(" not in cell.source, cell.source
     checked = [c for c in nb.cells if CHECK_OUTPUT in c.metadata.get("tags", [])]
     assert checked and all(c.outputs for c in checked), "checked cells keep their outputs"
 
