@@ -34,7 +34,7 @@ NOT_PORTED = {
     "interop.py": "numpy's dispatch hooks for Tensors; C++ overloads functions and operators",
     "memory.py": "glibc malloc tuning through ctypes; C++ chooses its allocator directly",
     "plotting.py": "drawing stays in Python (matplotlib), on arrays the port hands back",
-    "porting.py": "this module",
+    "porting.py": "this table and the code that checks it: notes for the port, not code to port",
 }
 
 # ast operator classes -> the ndarray method Python calls for them
