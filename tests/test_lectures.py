@@ -2,6 +2,8 @@
 never compared; and the graph picture they draw. nbval runs the notebooks themselves (see
 ``testpaths`` in pyproject.toml)."""
 
+import re
+
 import matplotlib
 import nbformat
 import numpy as np
@@ -87,3 +89,21 @@ def test_plot_graph_shows_constants_apart_from_the_sweep():
     assert sorted(arrows) == ["-"] * edges + [":"] * 3  # no rule runs along a dotted arrow
     labels, arrows = drawn(plot_graph(loss, show_constants=False))
     assert len(labels) == len(order) and arrows == ["-"] * edges
+
+
+def test_the_readme_lists_every_notebook_and_assignment_in_course_order():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "## Course contents" in readme, "README.md needs a section 'Course contents'"
+    section = readme.split("## Course contents", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if re.match(r"\| \d\d \|", line)]
+    listed = [line.split("|")[1].strip() for line in rows]
+    present = sorted(
+        [p.name[:2] for p in (ROOT / "notebooks").glob("*.ipynb")]
+        + [p.name[:2] for p in (ROOT / "source").iterdir() if any(p.glob("*.ipynb"))]
+    )
+    assert listed == present, (
+        f"README's Course contents lists {listed}, in this order; notebooks/ and source/ hold "
+        f"{present}: add a line (number, link, what it teaches) for each, in course order"
+    )
+    for row in rows:
+        assert row.count("|") == 4 and row.split("|")[3].strip(), f"a line without text: {row}"
