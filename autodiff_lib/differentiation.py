@@ -221,7 +221,10 @@ def value_and_grad(f, argnum=0):
 
     ``argnum`` may be a tuple (a tuple of gradients comes back); an argument may be a list,
     tuple or dict of arrays (the gradient has the same structure). Plain arrays in, plain
-    arrays out; Tensors in, differentiable Tensors out.
+    arrays out; Tensors in, differentiable Tensors out. If ``f`` reads variables made outside
+    it (``Tensor(data)``), the gradient is recorded so that it can be differentiated w.r.t.
+    them later: mark data ``constant(data)`` (or pass plain arrays) in a training loop, or each
+    step's graph hangs on to the previous one.
     """
 
     def value_and_grad_f(*args, **kwargs):
