@@ -384,7 +384,8 @@ def cells():
                 lengths = [len(b) for b in got]
                 expected = [size] * (n // size) + ([n % size] if n % size else [])
                 assert lengths == expected, \\
-                    f"{n} samples in batches of {size}: expected batch lengths {expected}"
+                    f"{n} samples in batches of {size}: wrong batch lengths (all batches are " \\
+                    "full but the last, which holds what is left)"
                 indices = np.concatenate(got)
                 assert np.issubdtype(indices.dtype, np.integer), "batches must hold integer indices"
                 assert np.array_equal(np.sort(indices), np.arange(n)), \\
