@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # nbgrader runs helper programs (alembic) by name: the environment's bin comes first.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: lab test lint benchmark clean notebooks release grade feedback
+.PHONY: lab test lint benchmark clean notebooks release grade feedback browser-deps test-browser
 
 # Create the virtual environment and install the package with the course and dev extras.
 $(STAMP): pyproject.toml
@@ -25,6 +25,19 @@ lab: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# The course as a student sees it: every notebook run in JupyterLab in headless Chromium
+# (tests/browser, marked `browser`; plain `make test` leaves them out, .ci/run runs both).
+test-browser: $(STAMP) browser-deps
+	$(BIN)/python -m pytest -m browser tests/browser
+
+# Debian's Chromium for the browser tests (Playwright drives it; never `playwright install`).
+CHROMIUM := /usr/bin/chromium
+browser-deps:
+	@if [ -x $(CHROMIUM) ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else echo "The browser tests need Chromium at $(CHROMIUM): install Debian's 'chromium' package (apt-get install chromium, as root)"; exit 1; fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check autodiff_lib course tests benchmarks nbgrader_config.py
