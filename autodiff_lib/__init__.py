@@ -18,7 +18,8 @@ Modules, in the order of the course: ``tensor`` (the graph node), ``registry`` (
 and rules), ``primitives`` (the calculus), ``differentiation`` (the sweep, the differential
 cache, grad/jacobian/hessian/diff), ``fused`` (closed-form operators), ``checking``
 (finite differences). For training a network (part 03 on): ``networks`` (an MLP whose weights
-are a list of arrays), ``data`` (teacher-student samples) and ``metrics`` (mse, mae, rmae).
+are a list of arrays), ``data`` (teacher-student samples) and ``metrics`` (mse, mae, rmae);
+for varying how it is trained (parts 06 to 09): ``training`` (the training loop, written once).
 """
 
 from . import (
@@ -27,6 +28,7 @@ from . import (
     memory,
     metrics,
     networks,
+    training,
 )
 from .checking import GradCheckReport, GradientCheckError, check_grad
 from .differentiation import (

@@ -6,8 +6,9 @@ matplotlib is imported inside each function: the library itself needs only numpy
 ``OptimizationResult``; ``plot_growth`` takes a dict from a label to measured values. Each draws
 on ``ax`` (a new figure when it is None) and returns it. For a function of one variable,
 ``plot_quadratic_model`` shows the model a Newton step minimizes; for training a network,
-``plot_loss_curve`` draws the loss per epoch and ``plot_fit`` the samples and learned curves.
-``plot_graph`` draws the computational graph of a Tensor.
+``plot_loss_curve`` draws the loss per epoch (or step) and ``plot_fit`` the samples and learned
+curves. ``plot_graph`` draws the computational graph of a Tensor. ``slider`` redraws a plot for
+each value of a slider, in a notebook.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from .differentiation import grad, hessian
 
 __all__ = [
     "plot_fit", "plot_graph", "plot_growth", "plot_loss_curve", "plot_losses",
-    "plot_quadratic_model", "plot_trajectories",
+    "plot_quadratic_model", "plot_trajectories", "slider",
 ]  # fmt: skip
 
 
@@ -153,15 +154,22 @@ def plot_quadratic_model(f, x0, ax=None, margin=0.5, points=400):
 
 
 def plot_loss_curve(losses, floor=None, ax=None, label="training loss",
-                    floor_label="loss of the true weights"):  # fmt: skip
+                    floor_label="loss of the true weights", steps=None, xlabel="epoch",
+                    **style):  # fmt: skip
     """A training loss per epoch on a log scale, with an optional horizontal ``floor`` (for
-    example the loss of the true weights, which training cannot be expected to beat)."""
+    example the loss of the true weights, which training cannot be expected to beat).
+
+    ``steps`` places the losses at other x values (say the step numbers at which they were
+    recorded; by default 1, 2, 3, ...), labelled ``xlabel``; ``style`` goes to matplotlib.
+    """
     ax = _axes(ax)
     losses = np.asarray(losses, dtype=float)
-    ax.semilogy(np.arange(1, len(losses) + 1), losses, "-", linewidth=1.2, label=label)
+    steps = np.arange(1, len(losses) + 1) if steps is None else np.asarray(steps)
+    style = {"linewidth": 1.2, **style}
+    ax.semilogy(steps, losses, "-", label=label, **style)
     if floor is not None:
         ax.axhline(floor, color="k", linestyle="--", linewidth=1, label=floor_label)
-    ax.set_xlabel("epoch")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("loss")
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(loc="best", fontsize="small")
@@ -267,3 +275,56 @@ def plot_graph(y, names=None, ax=None, show_constants=True):
     ax.set_ylim(-n_rows / 2 - below, n_rows / 2)
     ax.set_axis_off()
     return ax
+
+
+def slider(draw, options, description, value=None, width="520px"):
+    """A slider over ``options`` and, below it, what ``draw(value)`` shows for its value.
+
+    ``options`` is a list of values, or of ``(label, value)`` pairs; ``draw`` plots (with
+    pyplot) or prints for one value, and is called once at once. The plot is redrawn when the
+    handle is let go, not while it is dragged: ``draw`` should only draw what was computed
+    ahead of time, so that each redraw takes a fraction of a second. Returns the widget to show
+    (the last expression of a notebook cell).
+
+    What ``draw`` prints and the figures it opens are rendered here and handed to the widget
+    as its outputs in one piece (nothing is captured from the kernel's output stream), so the
+    slider works the same in JupyterLab and when a notebook is run headless.
+    """
+    import base64
+    import contextlib
+    import io
+
+    import ipywidgets as widgets
+    import matplotlib.pyplot as plt
+
+    control = widgets.SelectionSlider(
+        options=options, description=description, continuous_update=False,
+        style={"description_width": "initial"}, layout=widgets.Layout(width=width),
+    )  # fmt: skip
+    if value is not None:
+        control.value = value
+    shown = widgets.Output()
+
+    def redraw(change=None):
+        already_open = set(plt.get_fignums())
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            draw(control.value)
+        outputs = []
+        if printed.getvalue():
+            outputs.append({"output_type": "stream", "name": "stdout", "text": printed.getvalue()})
+        for number in sorted(set(plt.get_fignums()) - already_open):
+            figure = plt.figure(number)
+            png = io.BytesIO()
+            figure.savefig(png, format="png", bbox_inches="tight")
+            plt.close(figure)
+            outputs.append({
+                "output_type": "display_data", "metadata": {},
+                "data": {"image/png": base64.b64encode(png.getvalue()).decode("ascii"),
+                         "text/plain": f"<Figure for {description} = {control.label}>"},
+            })  # fmt: skip
+        shown.outputs = tuple(outputs)
+
+    control.observe(redraw, names="value")
+    redraw()
+    return widgets.VBox([control, shown])

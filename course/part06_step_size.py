@@ -1,0 +1,618 @@
+"""Part 06: the step size of gradient descent, the explicit Euler method on the gradient flow.
+
+A slider runs gradient descent with a constant step size on a quadratic, then on the network
+of part 03: too small stagnates, too large oscillates, then diverges. The student writes the
+stability limit 2/λ_max, two step-size schedules (exponential and step decay) and gradient
+descent with a schedule and an automatic stopping rule (converged, diverged or out of steps),
+checks the limit on the quadratic, lets a decaying schedule train the network, and relates it
+all to the explicit Euler method. ``python -m course.build`` writes it.
+"""
+
+from .cells import code, given, markdown, solution, tests, written_answer
+
+NOTEBOOK = "source/06_step_size/06_step_size.ipynb"
+
+
+def cells():
+    # fmt: off  (each cell reads as its text, then what it is)
+    return [
+        markdown(r"""
+            # Part 06 — The step size
+
+            Part 03 trained the network with the step size $\eta = 0.05$, and part 01 warned
+            that a fixed step size must be small enough for the steepest direction. How small,
+            and what happens on either side? This part answers with an old friend from the
+            chapter on integrating differential equations. Gradient descent,
+
+            $$x_{k+1} = x_k - \eta\,\nabla f(x_k),$$
+
+            is the **explicit Euler method** with time step $\eta$ for the *gradient flow*
+
+            $$\frac{dx}{dt} = -\nabla f(x),$$
+
+            the path a ball would take downhill through honey. Along the flow, $f$ only
+            decreases, and the flow ends at a minimum. The integrator is what can go wrong:
+            too small a time step and it takes forever to get anywhere; too large and it
+            overshoots, oscillates, and finally blows up, like explicit Euler on a stiff
+            equation.
+
+            1. A slider runs gradient descent on a quadratic with a step size you choose.
+            2. You compute the largest stable step, $2/\lambda_{\max}$ (Exercise 1).
+            3. You write step-size **schedules** (Exercise 2) and gradient descent that
+               **stops by itself** when it has converged or diverged (Exercise 3), and check
+               the limit with them.
+            4. The same slider on the network of part 03, and your schedule training it.
+
+            *How this notebook is graded.* Write your code where it says `YOUR CODE HERE` (and
+            delete the `raise NotImplementedError()`). The cell after each answer tests it;
+            when your notebook is graded, more tests (hidden here) run in those cells. Run the
+            notebook top to bottom (*Kernel → Restart Kernel and Run All Cells*) before you
+            submit. The sliders redraw results computed ahead of time, so moving them is quick.
+        """),
+        given(
+            """
+            import matplotlib.pyplot as plt
+            import numpy as np
+            from tqdm.auto import tqdm
+
+            import autodiff_lib as ad
+            from autodiff_lib import OptimizationResult
+            from autodiff_lib.data import teacher_student
+            from autodiff_lib.landscapes import quadratic
+            from autodiff_lib.networks import init_mlp, mlp
+            from autodiff_lib.plotting import (
+                plot_fit,
+                plot_loss_curve,
+                plot_losses,
+                plot_trajectories,
+                slider,
+            )
+            from autodiff_lib.training import flatten, loss, train, unflatten
+
+            np.set_printoptions(precision=4, suppress=True)
+        """,
+            "setup",
+        ),
+        markdown(r"""
+            ## A quadratic and a slider
+
+            The landscape of part 01, $f(x) = \tfrac12 (x - x^\star)^\top A\,(x - x^\star)$,
+            with a matrix $A$ whose eigenvalues we choose: $\lambda = 1$ along one axis of the
+            valley and $\lambda = 10$ across it, turned by 30°.
+        """),
+        given(
+            """
+            turn = np.deg2rad(30)
+            R = np.array([[np.cos(turn), -np.sin(turn)],
+                          [np.sin(turn), np.cos(turn)]])
+            A = R @ np.diag([1.0, 10.0]) @ R.T  # eigenvalues 1 and 10
+            x_star = np.array([1.0, -1.0])
+            f = quadratic(A, x_star)
+            x0 = np.array([-2.0, 2.0])
+            print(f"f(x0) = {float(f(x0)):.4f}")
+        """,
+            "landscape",
+            check_output=True,
+        ),
+        markdown(r"""
+            Move the slider: it runs 50 steps of gradient descent with a **constant** step size
+            $\eta$ from $x_0$ (left: the path over the contours of $f$; right: $f(x_k)$, on a log
+            scale). All the runs were computed once, in the cell below, before the slider was
+            drawn. Find the step size where the path starts to zigzag across the valley, the
+            one where it no longer reaches the minimum, and the one where it flies off.
+        """),
+        code(
+            """
+            QUADRATIC_ETAS = [0.002, 0.01, 0.03, 0.06, 0.1, 0.14, 0.18, 0.19, 0.2, 0.21, 0.23]
+            quadratic_runs = {
+                eta: ad.gradient_descent(f, x0, step_size=eta, adaptive=False, max_steps=50,
+                                         tol=1e-12)
+                for eta in QUADRATIC_ETAS
+            }
+            window = ((-3.0, 5.0), (-5.0, 3.0))  # a diverging path is cut at its edge
+
+
+            def f_plain(x):  # the same f, on plain arrays: quick enough to redraw the contours
+                d = x - x_star
+                return 0.5 * d @ A @ d
+
+
+            def draw_quadratic_run(eta):
+                run = quadratic_runs[eta]
+                fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+                plot_trajectories(f_plain, {f"eta = {eta}": run}, ax=left, bounds=window, grid=50)
+                plot_losses({f"eta = {eta}": run}, ax=right)
+                ratio = run.losses[-1] / run.losses[0]
+                verdict = ("converges" if ratio < 1e-6 else "diverges" if ratio > 1
+                           else "neither diverges nor gets there in 50 steps")
+                fig.suptitle(f"constant step size {eta}: f(x_50) / f(x_0) = {ratio:.2g}, {verdict}")
+
+
+            slider(draw_quadratic_run, QUADRATIC_ETAS, "step size eta", value=0.1)
+        """,
+            ignore_output=True,
+        ),
+        markdown(r"""
+            ## Why $2/\lambda_{\max}$: explicit Euler on a linear equation
+
+            On the quadratic, $\nabla f(x) = A\,(x - x^\star)$, so the error $e_k = x_k - x^\star$
+            obeys $e_{k+1} = (I - \eta A)\,e_k$. Along an eigenvector of $A$ with eigenvalue
+            $\lambda$, each step multiplies the error by the same number,
+
+            $$e_{k+1} = (1 - \eta\lambda)\, e_k .$$
+
+            * $0 < \eta < 1/\lambda$: the factor is in $(0, 1)$, the error shrinks
+              monotonically;
+            * $1/\lambda < \eta < 2/\lambda$: the factor is in $(-1, 0)$, the error changes sign
+              each step (the zigzag across the valley) but still shrinks;
+            * $\eta = 2/\lambda$: the factor is $-1$, the error jumps back and forth for ever;
+            * $\eta > 2/\lambda$: $|1 - \eta\lambda| > 1$, the error grows geometrically.
+
+            Every direction must shrink, so gradient descent converges exactly when
+            $\eta < 2/\lambda_{\max}$. This is the stability condition of the explicit Euler
+            method for $y' = \mu y$: the step $h$ must keep $|1 + h\mu| < 1$, and here
+            $\mu = -\lambda$. Meanwhile the flattest direction shrinks by $1 - \eta\lambda_{\min}$
+            per step, which is close to $1$: with $\eta$ just below $2/\lambda_{\max}$, about
+            $\lambda_{\max}/(2\lambda_{\min}) = \kappa/2$ steps shrink its error by a factor $e$.
+            Too small a step makes it worse: that is **stagnation**. A large condition number
+            $\kappa$ is what the integration chapter calls a **stiff** equation: the fastest
+            mode limits the step, the slowest sets how long to go.
+
+            ### Exercise 1 (1 point): the largest stable step
+
+            Write `stability_limit(H)`: for a symmetric positive definite Hessian `H`, the step
+            size $2/\lambda_{\max}(H)$ above which gradient descent on the quadratic diverges.
+        """),
+        solution(
+            """
+            def stability_limit(H):
+                \"\"\"2 / (largest eigenvalue of the symmetric matrix H).\"\"\"
+                ### BEGIN SOLUTION
+                largest = np.linalg.eigvalsh(np.asarray(H, dtype=float))[-1]
+                return 2.0 / largest
+                ### END SOLUTION
+        """,
+            "stability_limit",
+        ),
+        tests(
+            """
+            # A diagonal matrix by hand; hidden tests: turned, larger matrices.
+            assert np.isclose(stability_limit(np.diag([1.0, 10.0])), 0.2), \\
+                "for eigenvalues 1 and 10 the limit is 2 / 10"
+            ### BEGIN HIDDEN TESTS
+            import numpy as np
+
+            from autodiff_lib.landscapes import random_spd
+
+            for size, condition, seed in [(2, 5.0, 3), (6, 40.0, 4), (9, 1.0, 5)]:
+                H_hidden = 3.0 * random_spd(size, condition, seed)
+                steepest = 3.0 * condition  # random_spd's eigenvalues run from 1 to condition
+                assert np.isclose(stability_limit(H_hidden), 2 / steepest), \\
+                    f"wrong limit for a {size}x{size} matrix that is not diagonal: use the " \\
+                    "largest eigenvalue, not a diagonal entry"
+            ### END HIDDEN TESTS
+        """,
+            "test_stability_limit",
+            points=1,
+        ),
+        given(
+            """
+            limit = stability_limit(ad.hessian(f)(x0))
+            print(f"2 / lambda_max = {limit:.4f}")
+        """,
+            "limit",
+            check_output=True,
+        ),
+        markdown(r"""
+            ## Schedules: a step size that changes as training goes
+
+            The slider showed the trade-off: a large step makes quick progress until it
+            oscillates, a small one is stable but slow. A **schedule** $\eta_k$, the step size
+            of step $k = 0, 1, 2, \dots$, can start large and shrink. Two common ones:
+
+            * **exponential decay**: $\eta_k = \eta_0\, r^k$ with $0 < r < 1$;
+            * **step decay**: $\eta_k = \eta_0\, \gamma^{\lfloor k / m \rfloor}$, the step
+              size multiplied by $\gamma$ every $m$ steps (constant in between).
+
+            ### Exercise 2 (2 points): two schedules
+
+            Write `exponential_decay(eta0, rate)` and `step_decay(eta0, factor, every)`. Each
+            returns a **function** of the step number `k` (an int, from 0) that gives
+            $\eta_k$, so that `exponential_decay(0.5, 0.9)(2)` is $0.5 \cdot 0.9^2$. A constant
+            step size is the schedule `lambda k: eta`.
+        """),
+        solution(
+            """
+            def exponential_decay(eta0, rate):
+                \"\"\"The schedule k -> eta0 * rate**k.\"\"\"
+                ### BEGIN SOLUTION
+                def schedule(k):
+                    return eta0 * rate ** k
+
+                return schedule
+                ### END SOLUTION
+
+
+            def step_decay(eta0, factor, every):
+                \"\"\"The schedule k -> eta0 * factor**(k // every), cut every `every` steps.\"\"\"
+                ### BEGIN SOLUTION
+                def schedule(k):
+                    completed = k // every  # how many times the step size was cut so far
+                    return eta0 * factor ** completed
+
+                return schedule
+                ### END SOLUTION
+        """,
+            "schedules",
+        ),
+        tests(
+            """
+            # The first values by hand; hidden tests: other parameters, far into training.
+            shrinking = exponential_decay(0.5, 0.9)
+            assert np.isclose(shrinking(0), 0.5) and np.isclose(shrinking(2), 0.5 * 0.81), \\
+                "exponential_decay(0.5, 0.9) must give 0.5 at k = 0 and 0.405 at k = 2"
+            ### BEGIN HIDDEN TESTS
+            import numpy as np
+
+            for start, r in [(1.0, 0.5), (0.03, 0.999)]:
+                decayed = exponential_decay(start, r)
+                for k in [0, 1, 7, 1000]:
+                    assert np.isclose(decayed(k), start * np.exp(k * np.log(r))), \\
+                        f"exponential_decay({start}, {r}) is wrong at step {k}"
+            ### END HIDDEN TESTS
+        """,
+            "test_exponential_decay",
+            points=1,
+        ),
+        tests(
+            """
+            # Constant for `every` steps, then cut; hidden tests: other parameters, later steps.
+            stairs = step_decay(0.4, 0.5, 3)
+            expected = [0.4, 0.4, 0.4, 0.2, 0.2, 0.2, 0.1]
+            assert [round(stairs(k), 6) for k in range(7)] == expected, \\
+                "step_decay(0.4, 0.5, 3) must give 0.4, 0.4, 0.4, 0.2, 0.2, 0.2, 0.1 for k = 0..6"
+            ### BEGIN HIDDEN TESTS
+            import numpy as np
+
+            for start, cut, length in [(1.0, 0.1, 1), (0.6, 0.5, 250)]:
+                staircase = step_decay(start, cut, length)
+                for k in [0, length - 1, length, 3 * length + 1, 10 * length]:
+                    level = sum(1 for boundary in range(length, k + 1, length))
+                    assert np.isclose(staircase(k), start * cut ** level), \\
+                        f"step_decay({start}, {cut}, {length}) is wrong at step {k}"
+            ### END HIDDEN TESTS
+        """,
+            "test_step_decay",
+            points=1,
+        ),
+        markdown(r"""
+            ## Stopping by itself
+
+            A fixed number of steps is either too many (the minimum was reached long ago) or too
+            few. An optimizer should stop by itself, and say why:
+
+            * **converged**: $\lVert\nabla f(x_k)\rVert \le$ `tol`, checked at every point,
+              $x_0$ included (before taking a step from it);
+            * **diverged**: $f(x_k)$ is not a finite number, or larger than
+              `blow_up` $\cdot f(x_0)$: no point in going on;
+            * **max_steps**: neither happened within `max_steps` steps.
+
+            ### Exercise 3 (3 points): gradient descent with a schedule and a stopping rule
+
+            Write `descend(f, x0, schedule, tol, max_steps, blow_up)`. Step $k$ (from $0$) is
+            $x_{k+1} = x_k - \eta_k \nabla f(x_k)$ with $\eta_k$ = `schedule(k)`; use
+            `value_and_grad_f` for $f$ and its gradient, one call per point. Return
+            `OptimizationResult(x, trajectory, losses, step_sizes, converged, message)` as in
+            part 01 (`trajectory` and `losses` start with $x_0$ and $f(x_0)$, `step_sizes` holds
+            the $\eta_k$ used), with `message` one of `"converged"`, `"diverged"`,
+            `"max_steps"` and `converged` true exactly for `"converged"`. Far out, $f$ may
+            overflow: evaluate it inside `with np.errstate(over="ignore", invalid="ignore"):`.
+        """),
+        solution(
+            """
+            def descend(f, x0, schedule, tol=1e-6, max_steps=1000, blow_up=1e6):
+                \"\"\"Gradient descent with step sizes schedule(0), schedule(1), ... until it has
+                converged or diverged, or after max_steps steps.\"\"\"
+                value_and_grad_f = ad.value_and_grad(f)
+                ### BEGIN SOLUTION
+                x = np.array(x0, dtype=float)
+                with np.errstate(over="ignore", invalid="ignore"):
+                    value, gradient = value_and_grad_f(x)
+                first = float(value)
+                visited, values, etas = [x], [first], []
+                status = "max_steps"
+                for k in range(max_steps + 1):
+                    if np.linalg.norm(gradient) <= tol:
+                        status = "converged"
+                        break
+                    if k == max_steps:
+                        break
+                    eta = schedule(k)
+                    x = x - eta * gradient
+                    with np.errstate(over="ignore", invalid="ignore"):
+                        value, gradient = value_and_grad_f(x)
+                    visited.append(x)
+                    values.append(float(value))
+                    etas.append(eta)
+                    if not np.isfinite(values[-1]) or values[-1] > blow_up * first:
+                        status = "diverged"
+                        break
+                return OptimizationResult(x, visited, values, etas, status == "converged", status)
+                ### END SOLUTION
+        """,
+            "descend",
+        ),
+        tests(
+            """
+            # f(x) = x^2 from x0 = 1: the error is multiplied by 1 - 2 eta each step. Hidden
+            # tests: the schedule is followed, where each run stops and what it records.
+            halving = descend(lambda x: ad.sum(x ** 2), np.array([1.0]), lambda k: 0.25, tol=1e-3)
+            assert halving.message == "converged" and halving.converged, \\
+                "eta = 0.25 on x^2 must converge"
+            assert np.allclose(halving.trajectory[:3, 0], [1.0, 0.5, 0.25]), \\
+                "x^2 with eta = 0.25: x must go 1, 0.5, 0.25, ..."
+            ### BEGIN HIDDEN TESTS
+            import numpy as np
+
+            import autodiff_lib as ad
+
+            def bowl(point):
+                return ad.sum(point * point)
+
+            exact = descend(bowl, np.array([2.0, -1.0]), lambda k: 0.25, tol=1e-3)
+            assert exact.steps == 13 and np.isclose(np.max(np.abs(exact.x)), 2.0 ** -12), \\
+                "stop at the first point where the gradient norm is at most tol, no later"
+            assert len(exact.losses) == len(exact.trajectory) == len(exact.step_sizes) + 1, \\
+                "record x0 and f(x0), then one point, loss and step size per step"
+            assert np.isclose(exact.losses[1], float(bowl(exact.trajectory[1]))), \\
+                "losses[k] must be f(trajectory[k])"
+            already = descend(bowl, np.zeros(2), lambda k: 0.25)
+            assert already.converged and already.steps == 0, \\
+                "at a point where the gradient is already 0, take no step"
+            varying = descend(bowl, np.array([1.0]), lambda k: 0.1 * (k + 1), max_steps=3)
+            assert np.allclose(varying.step_sizes, [0.1, 0.2, 0.3]), \\
+                "step k must use schedule(k), with k counted from 0"
+            assert np.isclose(varying.x[0], 0.8 * 0.6 * 0.4), \\
+                "each step must be x - schedule(k) * gradient"
+            assert varying.message == "max_steps" and not varying.converged, \\
+                "after max_steps steps without converging, the message is 'max_steps'"
+            growing = descend(bowl, np.array([1.0]), lambda k: 1.5, max_steps=100, blow_up=1e4)
+            assert growing.message == "diverged" and not growing.converged, \\
+                "eta = 1.5 on x^2 multiplies x by -2 each step: that must stop as 'diverged'"
+            assert growing.steps == 7, \\
+                "stop at the first loss above blow_up * f(x0), not before and not later"
+            with np.errstate(over="ignore"):
+                overflowing = descend(lambda point: ad.sum(ad.exp(point * point)), np.array([3.0]),
+                                      lambda k: 1.0, max_steps=50, blow_up=np.inf)
+            assert overflowing.message == "diverged", \\
+                "a loss that overflows to inf (or nan) must stop the run as 'diverged'"
+            ### END HIDDEN TESTS
+        """,
+            "test_descend",
+            points=3,
+        ),
+        markdown(r"""
+            ## The limit, checked
+
+            With your `descend`, constant step sizes around the limit on our quadratic (at most
+            2000 steps, `tol` $=10^{-6}$):
+        """),
+        code(
+            """
+            for fraction in [0.5, 0.99, 1.0, 1.01, 1.5]:
+                run = descend(f, x0, lambda k: fraction * limit, max_steps=2000)
+                where = "" if run.converged else f", f = {run.losses[-1]:.3g}"
+                print(f"eta = {fraction:4} x 2/lambda_max: {run.message:9} "
+                      f"after {run.steps:4} steps{where}")
+        """,
+            check_output=True,
+        ),
+        markdown(r"""
+            Just below the limit it converges, if slowly (the steep direction shrinks by only
+            $|1 - 0.99 \cdot 2| = 0.98$ per step); exactly at it, it swings for ever; just
+            above, it diverges. And far below, it stagnates: a hundredth of the limit moves
+            the flat direction by only $1 - 0.002 = 0.998$ per step.
+        """),
+        code(
+            """
+            slow = descend(f, x0, lambda k: 0.01 * limit, max_steps=2000)
+            print(f"eta = 0.01 x 2/lambda_max: {slow.message} after {slow.steps} steps, "
+                  f"f = {slow.losses[-1]:.3g} (from f(x0) = {slow.losses[0]:.3g})")
+        """,
+            check_output=True,
+        ),
+        markdown(r"""
+            ## The network of part 03
+
+            The loss of a network is not a quadratic, but near any point it looks like one, with
+            the Hessian as $A$. The data, architecture and initial weights of part 03 (seed 0),
+            trained by plain gradient descent on all 200 samples (`autodiff_lib.training.train`,
+            part 03's loop with one batch of everything). `sharpness(params)`, the largest
+            eigenvalue of the Hessian of the loss with respect to all 97 weights, gives the
+            local limit $2/\lambda_{\max}$.
+        """),
+        given(
+            """
+            SIZES = [1, 8, 8, 1]
+            data = teacher_student(SIZES, n_samples=200, noise=0.1, seed=2)
+            x, y = data.x, data.y
+            start = init_mlp(SIZES, seed=0)
+            floor = float(loss(data.true_params, x, y))  # the loss of the true weights
+
+
+            def sharpness(params):
+                \"\"\"lambda_max of the Hessian of the loss w.r.t. all weights (one vector).\"\"\"
+                curvature = ad.hessian(lambda theta: loss(unflatten(theta, params), x, y))
+                return float(np.linalg.eigvalsh(curvature(flatten(params)))[-1])
+
+
+            print(f"lambda_max at the start: {sharpness(start):.2f}, "
+                  f"so 2/lambda_max = {2 / sharpness(start):.3f}")
+        """,
+            "network",
+            check_output=True,
+        ),
+        markdown(r"""
+            300 steps for each step size on the slider, computed ahead of time (a few seconds):
+        """),
+        code(
+            """
+            NETWORK_ETAS = [0.003, 0.01, 0.03, 0.1, 0.3, 0.5, 0.8]
+            network_runs, end_sharpness = {}, {}
+            for eta in tqdm(NETWORK_ETAS, desc="step sizes"):
+                network_runs[eta] = train(start, x, y, step_size=eta, steps=300)
+                if not network_runs[eta].diverged:
+                    end_sharpness[eta] = sharpness(network_runs[eta].params)
+
+
+            def draw_network_run(eta):
+                run = network_runs[eta]
+                fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+                plot_loss_curve(run.losses, floor=floor, ax=left, steps=run.recorded, xlabel="step",
+                                label=f"eta = {eta}")
+                left.set_ylim(5e-3, 10)
+                if run.diverged:
+                    left.set_title(f"diverged at step {run.recorded[-1]}")
+                    right.set_axis_off()
+                    return
+                left.set_title(f"loss {run.final_loss:.4f} after 300 steps")
+                plot_fit(x, y, {"teacher": data.teacher,
+                                "network": lambda inputs: mlp(run.params, inputs)},
+                         ax=right)  # fmt: skip
+                right.set_title(f"lambda_max at the end {end_sharpness[eta]:.2f}; "
+                                f"2/eta = {2 / eta:.2f}")
+
+
+            slider(draw_network_run, NETWORK_ETAS, "step size eta", value=0.1)
+        """,
+            ignore_output=True,
+        ),
+        markdown(r"""
+            The same three regimes: the smallest steps stagnate far above the noise floor, the
+            middle ones reach it, and from $\eta = 0.8$ on the loss explodes in a few steps.
+            Two things differ from the quadratic. First, $\eta = 0.3$ and $0.5$ lie *above*
+            $2/\lambda_{\max}$ at the start and still train: the loss jumps up for a few steps,
+            and the weights move to where the landscape is flatter. Look at $\lambda_{\max}$
+            at the end: for the large step sizes, it settles near $2/\eta$, the edge of
+            stability (a behaviour of gradient descent on networks described by Cohen et al.,
+            2021). Second, at the edge, the loss keeps oscillating instead of settling.
+
+            ## Your schedule on the network
+
+            `descend` needs a function of one vector: `unflatten` cuts a vector of 97 numbers
+            back into the weight arrays (differentiably). Runs of at most 1000 steps each,
+            stopping at a gradient norm of $10^{-3}$: first a large and a small constant step,
+        """),
+        code(
+            """
+            def network_loss(theta):
+                return loss(unflatten(theta, start), x, y)
+
+
+            def report(name, run):
+                went_up = int(np.sum(np.diff(run.losses[-100:]) > 0))
+                print(f"{name:32} {run.message:9} after {run.steps:4} steps: loss "
+                      f"{run.losses[-1]:.5f}, up in {went_up:2} of the last 100 steps")
+
+
+            constant_runs = {}
+            for eta in tqdm([0.6, 0.1], desc="constant step sizes"):
+                constant_runs[f"constant {eta}"] = descend(network_loss, flatten(start),
+                                                           lambda k: eta, tol=1e-3, max_steps=1000)
+            for name, run in constant_runs.items():
+                report(name, run)
+        """,
+            ignore_output=True,
+        ),
+        markdown(r"""
+            then your two schedules, both starting at the large step:
+        """),
+        code(
+            """
+            schedules = {
+                "exponential decay 0.6 * 0.999^k": exponential_decay(0.6, 0.999),
+                "step decay 0.6 * 0.5^(k // 250)": step_decay(0.6, 0.5, 250),
+            }
+            schedule_runs = {name: descend(network_loss, flatten(start), schedule, tol=1e-3,
+                                           max_steps=1000)
+                             for name, schedule in tqdm(schedules.items(), desc="schedules")}
+            for name, run in schedule_runs.items():
+                report(name, run)
+
+            fig, ax = plt.subplots(figsize=(7, 4.2))
+            for name, run in {**constant_runs, **schedule_runs}.items():
+                plot_loss_curve(run.losses, ax=ax, label=name, steps=np.arange(run.steps + 1),
+                                xlabel="step")
+            ax.axhline(floor, color="k", linestyle="--", linewidth=1,
+                       label="loss of the true weights")
+            ax.set_ylim(8e-3, 0.5)
+            ax.legend(fontsize="small")
+            plt.show()
+        """,
+            ignore_output=True,
+        ),
+        markdown(r"""
+            The large constant step gets down fast, then oscillates at the edge of stability
+            and never meets the stopping rule; the small one is smooth but still far from done
+            after 1000 steps. The decaying schedules take the large steps while they help and
+            small ones at the end: they reach the lowest loss, and the exponential decay stops by
+            itself.
+
+            ### Question (2 points, graded by hand)
+
+            Gradient descent is the explicit Euler method for the gradient flow
+            $dx/dt = -\nabla f(x)$. Use this to explain (a) why a constant step size must stay
+            below $2/\lambda_{\max}$ on a quadratic, and why a step far below it stagnates; how
+            many steps does the condition number force on gradient descent? (b) What would the
+            *implicit* Euler method, $x_{k+1} = x_k - \eta\nabla f(x_{k+1})$, do on a
+            quadratic, and what would each of its steps cost? (c) Why did a decaying schedule
+            beat both constant step sizes on the network, and what does the stopping rule add?
+        """),
+        written_answer(
+            r"""
+            (a) Explicit Euler on $x' = -A(x - x^\star)$ multiplies the error along an
+            eigenvector by $1 - \eta\lambda$ per step. It is stable only while
+            $|1 - \eta\lambda| < 1$ for every eigenvalue, i.e. $\eta < 2/\lambda_{\max}$: the
+            stability region of explicit Euler is the disc $|1 + h\mu| < 1$, and $\mu = -\lambda$.
+            Beyond it, the steepest direction's error grows geometrically (diverges); between
+            $1/\lambda_{\max}$ and $2/\lambda_{\max}$ it alternates in sign (oscillates). The
+            flattest direction shrinks by $1 - \eta\lambda_{\min}$ per step; even at the largest
+            stable step this is $1 - 2/\kappa$, so reducing its error by a factor $\varepsilon$
+            takes about $\tfrac{\kappa}{2}\ln(1/\varepsilon)$ steps, and a step $c$ times smaller
+            takes $c$ times as many: stagnation. A large $\kappa$ is a stiff system: the fast
+            mode limits the step, the slow mode sets the time to integrate.
+
+            (b) Implicit Euler solves $(I + \eta A)\,e_{k+1} = e_k$: the factor
+            $1/(1 + \eta\lambda)$ lies in $(0, 1)$ for every $\eta > 0$, so it is stable for any
+            step size (A-stable), and for $\eta \to \infty$ one step lands on $x^\star$: it
+            becomes Newton's step of part 01. The price is a linear system with the Hessian in
+            every step, as for Newton's method (the proximal-point method is its name in
+            optimization).
+
+            (c) On the network, a large step makes fast progress early but near the minimum it
+            sits at the edge of stability ($\lambda_{\max} \approx 2/\eta$) and oscillates; a
+            small step is stable but stagnates in the flat directions. A decaying schedule takes
+            large steps while they help and small ones near the end, where precision matters, so
+            it reaches a lower loss in the same number of steps. The stopping rule ends the run
+            as soon as the gradient is small (no wasted steps) or the loss explodes (no wasted
+            time, and a clear message instead of NaNs), without choosing a number of steps in
+            advance.
+        """,
+            "why_the_limit",
+            points=2,
+        ),
+        markdown(r"""
+            ## What the step size does
+
+            * Gradient descent is explicit Euler on the gradient flow. On a quadratic it
+              converges exactly for $\eta < 2/\lambda_{\max}$, oscillates between
+              $1/\lambda_{\max}$ and $2/\lambda_{\max}$, and diverges above; far below, it
+              stagnates in the flat directions, and the condition number sets the pace.
+            * On a network, $\lambda_{\max}$ changes with the weights; large steps drive the
+              weights to where $\lambda_{\max} \approx 2/\eta$ and oscillate there.
+            * A schedule that starts large and decays gets the speed of large steps and the
+              precision of small ones; a stopping rule ends a run when it has converged or
+              diverged. Part 07 adds the other source of oscillation: mini-batches.
+        """),
+    ]
+    # fmt: on
