@@ -126,10 +126,10 @@ def cells():
             * **Random numbers.** The same seed gives different numbers (numpy's PCG64 against
               `std::mt19937`): tests that compare the two implementations must share data
               files, not seeds.
-            * **Laziness.** `a + b` in xtensor is an *expression* that computes on demand and
-              holds references to `a` and `b`. A node must store an evaluated `xt::xarray`
-              (assign it, or `xt::eval`), or it would recompute on every read and keep its
-              operands' temporaries alive past their lifetime.
+            * **Laziness.** `a + b` in xtensor is an *expression* that computes on demand,
+              holding on to its operands. A node must store an evaluated `xt::xarray` (assign
+              it, or `xt::eval`): otherwise every read recomputes it, and an `auto` expression
+              can outlive the temporaries it refers to.
             * **Python's integer arithmetic.** `axis % ndim` turns a negative axis into a
               positive one in Python; in C++ `-1 % 3` is `-1`. The same for `//`.
 
@@ -224,7 +224,7 @@ def cells():
 
             * **Deep chains.** Releasing the last `shared_ptr` to the end of a chain destroys
               its input, which destroys *its* input, and so on: one nested destructor call
-              per node, and a chain of $10^5$ nodes overflows the stack. A careful port gives
+              per node, so a long enough chain overflows the stack. A careful port gives
               `Node` a destructor that moves its inputs into a local vector and releases them
               in a loop. CPython has the same problem and solves it the same way (its
               "trashcan" defers deep deallocations), so here a long chain is freed without
