@@ -214,8 +214,6 @@ def cells():
             print("after del y:", sum(r() is not None for r in alive) > 0, "(dy/dw holds them)")
             del dy_dw
             print("after del dy/dw:", sum(r() is not None for r in alive))
-        """, check_output=True),
-        code("""
             print("objects only the cycle collector could free:", gc.collect())
             gc.enable()
         """, check_output=True),
