@@ -1,0 +1,420 @@
+"""Part 07: the batch size, the trade-off between cheap steps and accurate gradients.
+
+The student writes the mini-batch gradient estimate and its spread around the full gradient;
+the notebook counts the work of a step (floats its graph holds) and times it, compares the
+measured spread with the sampling formula, and a slider over the batch size shows a small
+batch with a large step oscillating near the optimum where the full batch settles. The written
+answer: why the batch size is found by trial and error on the hardware at hand.
+``python -m course.build`` writes it.
+"""
+
+from .cells import code, given, markdown, solution, tests, written_answer
+
+NOTEBOOK = "source/07_batch_size/07_batch_size.ipynb"
+
+
+def cells():
+    # fmt: off  (each cell reads as its text, then what it is)
+    return [
+        markdown(r"""
+            # Part 07 — The batch size
+
+            Part 03 took each gradient step on a **mini-batch** of 20 of the 200 samples. The
+            gradient of the loss on a batch $B$,
+
+            $$g_B = \nabla\Big(\frac{1}{|B|}\sum_{i \in B} \ell_i\Big)
+                  = \frac{1}{|B|}\sum_{i\in B} \nabla \ell_i ,$$
+
+            is an *estimate* of the full gradient $g = \frac1n \sum_{i=1}^n \nabla\ell_i$: the
+            average over a random sample of the per-sample gradients instead of all of them.
+            The batch size trades two things:
+
+            * a small batch makes a **cheap** step: the forward and backward pass run over
+              $|B|$ rows, not $n$;
+            * a large batch makes an **accurate** step: $g_B$ is closer to $g$.
+
+            You write the estimate and measure how far it strays (Exercises 1 and 2), we count
+            and time the cost of a step, and a slider shows what the noise does near the
+            optimum.
+
+            *How this notebook is graded.* Write your code where it says `YOUR CODE HERE` (and
+            delete the `raise NotImplementedError()`). The cell after each answer tests it;
+            when your notebook is graded, more tests (hidden here) run in those cells. Run the
+            notebook top to bottom (*Kernel → Restart Kernel and Run All Cells*) before you
+            submit. The slider redraws results computed ahead of time, so moving it is quick.
+        """),
+        given(
+            """
+            import time
+
+            import matplotlib.pyplot as plt
+            import numpy as np
+            from tqdm.auto import tqdm
+
+            import autodiff_lib as ad
+            from autodiff_lib.data import teacher_student
+            from autodiff_lib.networks import init_mlp
+            from autodiff_lib.plotting import plot_growth, plot_loss_curve, slider
+            from autodiff_lib.training import flatten, loss, train
+
+            np.set_printoptions(precision=4, suppress=True)
+        """,
+            "setup",
+        ),
+        markdown(r"""
+            The data, network and initial weights of part 03. `loss(params, x, y)` is the mean
+            squared error of the network (`autodiff_lib.training.loss`, your part 03 answer),
+            and `grad_loss` its gradient with respect to the weights: a list of 6 arrays.
+            `flatten` strings such a list out into one vector of 97 numbers, so that we can
+            measure distances between gradients.
+        """),
+        given(
+            """
+            SIZES = [1, 8, 8, 1]
+            data = teacher_student(SIZES, n_samples=200, noise=0.1, seed=2)
+            x, y = data.x, data.y
+            params = init_mlp(SIZES, seed=0)
+            grad_loss = ad.grad(loss)
+            full_gradient = grad_loss(params, x, y)
+            length = np.linalg.norm(flatten(full_gradient))
+            print(f"{len(x)} samples; full gradient: {len(full_gradient)} arrays, "
+                  f"{flatten(full_gradient).size} numbers, length {length:.4f}")
+        """,
+            "data",
+            check_output=True,
+        ),
+        markdown(r"""
+            ## The mini-batch gradient
+
+            ### Exercise 1 (2 points): the estimate
+
+            Write `minibatch_gradient(params, x, y, batch_size, rng)`: draw `batch_size`
+            **different** sample indices at random with
+            `rng.choice(len(x), size=batch_size, replace=False)` (one call, so that a seeded
+            generator gives the same batch every run), and return `grad_loss` on those rows
+            only.
+        """),
+        solution(
+            """
+            def minibatch_gradient(params, x, y, batch_size, rng):
+                \"\"\"The loss gradient on batch_size samples drawn without replacement.\"\"\"
+                ### BEGIN SOLUTION
+                chosen = rng.choice(len(x), size=batch_size, replace=False)
+                return grad_loss(params, x[chosen], y[chosen])
+                ### END SOLUTION
+        """,
+            "minibatch_gradient",
+        ),
+        tests(
+            """
+            # A batch of every sample is the full gradient; hidden tests: the rows drawn.
+            everything = minibatch_gradient(params, x, y, len(x), np.random.default_rng(0))
+            assert len(everything) == len(params), "one gradient per weight array"
+            assert np.allclose(flatten(everything), flatten(full_gradient)), \\
+                "a batch of all 200 samples (each once) must give the full gradient"
+            ### BEGIN HIDDEN TESTS
+            import numpy as np
+
+            import autodiff_lib as ad
+            from autodiff_lib.training import flatten, loss
+
+            def on_rows(rows):
+                return flatten(ad.grad(loss)(params, x[rows], y[rows]))
+
+            for size, seed in [(1, 11), (7, 12), (64, 13)]:
+                twin = np.random.default_rng(seed)
+                wanted = twin.choice(len(x), size=size, replace=False)
+                drawn = minibatch_gradient(params, x, y, size, np.random.default_rng(seed))
+                assert np.allclose(flatten(drawn), on_rows(wanted), atol=1e-12), \\
+                    f"batch of {size}: not the gradient on the rows rng.choice(len(x), " \\
+                    "size=batch_size, replace=False) draws (one call, with the rng given)"
+            shared = np.random.default_rng(14)
+            first = flatten(minibatch_gradient(params, x, y, 5, shared))
+            second = flatten(minibatch_gradient(params, x, y, 5, shared))
+            assert not np.allclose(first, second), \\
+                "two calls with the same generator must draw two different batches"
+            ### END HIDDEN TESTS
+        """,
+            "test_minibatch_gradient",
+            points=2,
+        ),
+        markdown(r"""
+            ### Exercise 2 (2 points): how far it strays
+
+            The **spread** of the estimate around the full gradient $g$ is the root mean
+            square of the distance over many draws,
+
+            $$\text{spread}(|B|) = \sqrt{\frac{1}{D}\sum_{d=1}^{D} \lVert g_{B_d} - g\rVert^2},$$
+
+            with $\lVert\cdot\rVert$ the length of all 97 numbers together (`flatten`, then
+            `np.linalg.norm`, or a sum of squares). Write
+            `gradient_spread(params, x, y, batch_size, draws, rng)`, which computes $g$ once
+            and calls your `minibatch_gradient` `draws` times with `rng`.
+        """),
+        solution(
+            """
+            def gradient_spread(params, x, y, batch_size, draws, rng):
+                \"\"\"Root mean square distance of the mini-batch gradient from the full one.\"\"\"
+                ### BEGIN SOLUTION
+                exact = flatten(grad_loss(params, x, y))
+                total = 0.0
+                for _ in range(draws):
+                    estimate = flatten(minibatch_gradient(params, x, y, batch_size, rng))
+                    total += float(np.sum((estimate - exact) ** 2))
+                return np.sqrt(total / draws)
+                ### END SOLUTION
+        """,
+            "gradient_spread",
+        ),
+        tests(
+            """
+            # The full batch does not stray; hidden tests: your spread of given estimates (a
+            # stand-in replaces your minibatch_gradient there, so a mistake in it costs no
+            # points here).
+            assert np.isclose(gradient_spread(params, x, y, len(x), 3, np.random.default_rng(0)),
+                              0.0, atol=1e-9), "a batch of all samples must have spread 0"
+            ### BEGIN HIDDEN TESTS
+            import numpy as np
+
+            from autodiff_lib.training import flatten
+
+            offsets = [3.0, -1.0, 0.0, 2.0]  # squared distances 9 * 97, 97, 0, 4 * 97
+            seen = []
+
+            def stand_in(weights, inputs, targets, size, generator):
+                seen.append((size, generator))
+                shift = offsets[len(seen) - 1]
+                return [g + shift for g in full_gradient]
+
+            marker = np.random.default_rng(1)
+            yours = minibatch_gradient
+            try:
+                minibatch_gradient = stand_in
+                got = gradient_spread(params, x, y, 17, 4, marker)
+            finally:
+                minibatch_gradient = yours
+            assert len(seen) == 4, "call minibatch_gradient once per draw"
+            assert all(size == 17 and generator is marker for size, generator in seen), \\
+                "pass batch_size and the rng given to minibatch_gradient"
+            assert np.isclose(got, np.sqrt(97 * (9 + 1 + 0 + 4) / 4)), \\
+                "the spread must be the square root of the mean squared distance over the draws"
+            ### END HIDDEN TESTS
+        """,
+            "test_gradient_spread",
+            points=2,
+        ),
+        markdown(r"""
+            ## Smaller batches stray further
+
+            The spread for batch sizes from 1 to all 200 samples, 100 draws each. Beside it, the
+            formula of sampling without replacement: the average of $|B|$ of $n$ numbers with
+            variance $\sigma^2$ has variance $\frac{\sigma^2}{|B|}\frac{n - |B|}{n - 1}$, here
+            with $\sigma^2$ the mean of $\lVert\nabla\ell_i - g\rVert^2$ over the 200
+            per-sample gradients $\nabla \ell_i$ (computed one by one below).
+        """),
+        code(
+            """
+            BATCH_SIZES = [1, 2, 5, 10, 20, 50, 100, 200]
+            n = len(x)
+            per_sample = np.array([flatten(grad_loss(params, x[i:i + 1], y[i:i + 1]))
+                                   for i in range(n)])
+            sigma2 = np.mean(np.sum((per_sample - flatten(full_gradient)) ** 2, axis=1))
+
+            rng = np.random.default_rng(0)
+            measured = [gradient_spread(params, x, y, b, 100, rng) for b in tqdm(BATCH_SIZES)]
+            predicted = [np.sqrt(sigma2 / b * (n - b) / (n - 1)) for b in BATCH_SIZES]
+            for b, got, formula in zip(BATCH_SIZES, measured, predicted):
+                print(f"batch {b:3}: spread {got:.3f}  (formula {formula:.3f})")
+
+            fig, ax = plt.subplots(figsize=(6, 4.2))
+            plot_growth(BATCH_SIZES[:-1], {"measured (100 draws)": measured[:-1],
+                                           "formula": predicted[:-1]},
+                        "batch size", "spread of the mini-batch gradient", ax=ax, logx=True)
+            ax.axhline(np.linalg.norm(flatten(full_gradient)), color="k", linestyle=":",
+                       linewidth=1, label="length of the full gradient")
+            ax.legend(fontsize="small")
+            plt.show()
+        """,
+            ignore_output=True,
+        ),
+        markdown(r"""
+            For small batches the spread falls like $1/\sqrt{|B|}$ (a slope of $-\tfrac12$ on
+            the log-log plot): four times the batch for half the noise. At $|B| = 1$ it is
+            larger than the gradient itself. Near $|B| = n$ the factor $\frac{n-|B|}{n-1}$
+            takes it to exactly $0$ (not drawn on the log scale): all samples, no noise.
+
+            ## Smaller batches make cheaper steps
+
+            What does a step cost? We count it, as in part 04, by the floats held by the graph
+            of the loss on one batch: every intermediate array the forward pass records and
+            the backward pass reads. Beside it, the measured time of a step (forward, backward
+            and update), the best of a few repeats.
+        """),
+        given(
+            """
+            def step_floats(params, x, y, batch_size):
+                \"\"\"Floats held by the graph of the loss on the first batch_size samples.\"\"\"
+                weights = [ad.Tensor(w) for w in params]
+                batch_loss = loss(weights, x[:batch_size], y[:batch_size])
+                return sum(node.value.size for node in ad.topological_order(batch_loss))
+
+
+            def step_seconds(params, x, y, batch_size, repeats=5, steps=10):
+                \"\"\"The best time of one step (gradient on a batch, then the update).\"\"\"
+                best = np.inf
+                for _ in range(repeats):
+                    begin = time.perf_counter()
+                    for _ in range(steps):
+                        grads = grad_loss(params, x[:batch_size], y[:batch_size])
+                        _ = [w - 0.01 * g for w, g in zip(params, grads)]
+                    best = min(best, (time.perf_counter() - begin) / steps)
+                return best
+        """,
+            "step_cost",
+        ),
+        code(
+            """
+            floats = [step_floats(params, x, y, b) for b in BATCH_SIZES]
+            seconds = [step_seconds(params, x, y, b) for b in BATCH_SIZES]
+            for b, held, s in zip(BATCH_SIZES, floats, seconds):
+                print(f"batch {b:3}: {held:6} floats in the graph, {1e6 * s:6.0f} µs per step, "
+                      f"{n // b:3} steps per epoch: {held * (n // b):7} floats per epoch")
+
+            relative = {"floats in the graph of one step": np.divide(floats, floats[0]),
+                        "seconds per step (this machine)": np.divide(seconds, seconds[0])}
+            fig, ax = plt.subplots(figsize=(6, 4.2))
+            plot_growth(BATCH_SIZES, relative, "batch size",
+                        "cost of a step, relative to a batch of 1", ax=ax, logx=True)
+            plt.show()
+        """,
+            ignore_output=True,
+        ),
+        markdown(r"""
+            The work grows linearly with the batch: a fixed part for the weights and their
+            gradients, plus the same amount for each further row. The time does not follow it
+            here: on a network this small, the time of a step is mostly the library's
+            bookkeeping per operation, the same for 1 row as for 100, and only the largest
+            batches add measurably. The same happens, at a much larger scale, on a GPU: its
+            thousands of arithmetic units sit idle until the batch is large enough to fill
+            them, so up to that point a larger batch costs no more time per step. Where the
+            time starts to grow depends on the machine, the network and the library, not on
+            the mathematics.
+
+            ## Noise near the optimum: a slider
+
+            Start at the **true weights**, next to the best weights for these samples, and take
+            400 steps with the large step size $\eta = 0.1$ (just below $2/\lambda_{\max}$ there,
+            part 06), with each batch size. Each epoch goes through the samples in a new random
+            order (`autodiff_lib.training.train`). The runs are computed ahead of time (a few
+            seconds); the slider shows one beside the full batch: the loss on all 200 samples
+            after each step, and how far each step moves the weights.
+        """),
+        code(
+            """
+            STEPS, ETA = 400, 0.1
+            near_runs = {
+                b: train(data.true_params, x, y, step_size=ETA, steps=STEPS, batch_size=b,
+                         seed=1, snapshot_steps=range(STEPS + 1))
+                for b in tqdm(BATCH_SIZES, desc="batch sizes")
+            }
+            moves = {}  # the length of each step: how far it moves all 97 weights
+            for b, run in near_runs.items():
+                path = np.array([flatten(run.snapshots[k]) for k in range(STEPS + 1)])
+                moves[b] = np.linalg.norm(np.diff(path, axis=0), axis=1)
+        """,
+            ignore_output=True,
+        ),
+        code(
+            """
+            def draw_batch_run(b):
+                run, whole = near_runs[b], near_runs[n]
+                last = slice(-200, None)
+                fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+                plot_loss_curve(whole.losses, ax=left, steps=whole.recorded, xlabel="step",
+                                label="full batch", floor=None, color="k")
+                plot_loss_curve(run.losses, ax=left, steps=run.recorded, xlabel="step",
+                                label=f"batch {b}", alpha=0.8)
+                left.set_ylim(8e-3, 0.3)
+                left.set_title(f"last 200 steps: loss {run.losses[last].mean():.4f} "
+                               f"± {run.losses[last].std():.4f}")
+                steps = np.arange(1, STEPS + 1)
+                right.semilogy(steps, moves[n], "k-", linewidth=1.2, label="full batch")
+                right.semilogy(steps, moves[b], "-", linewidth=1.2, alpha=0.8, label=f"batch {b}")
+                right.set_ylim(1e-5, 3)
+                right.set_xlabel("step")
+                right.set_ylabel("length of the step (all weights)")
+                right.grid(True, alpha=0.3)
+                right.legend(fontsize="small")
+
+
+            slider(draw_batch_run, BATCH_SIZES, "batch size", value=5)
+        """,
+            ignore_output=True,
+        ),
+        code(
+            """
+            print("over the last 200 steps:")
+            print("batch   loss on all samples   length of a step")
+            for b, run in near_runs.items():
+                tail = run.losses[-200:]
+                step = moves[b][-200:].mean()
+                print(f"{b:5}   {tail.mean():.5f} ± {tail.std():.5f}   {step:.5f}")
+        """),
+        markdown(r"""
+            The full batch follows the gradient flow: its loss falls a little and settles, and
+            its steps shrink towards nothing. With small batches the weights never settle: each
+            step follows a noisy estimate with a step size made for the exact gradient, so the
+            steps stay long (about $\eta$ times the spread of the estimate), the weights keep
+            jumping around the optimum (and wander along the directions in which the loss is
+            almost flat), and the loss on all samples jumps with them. A smaller step size, or
+            one that decays (part 06), damps the jumps; a larger batch removes their cause, at
+            the cost of more work per step.
+
+            ### Question (2 points, graded by hand)
+
+            In practice the batch size is chosen by trial and error on the hardware at hand and
+            then rarely changed during training. Using what you measured above (work per step,
+            time per step, spread, and the runs near the optimum), explain why. What does a
+            larger batch buy, what does it cost, and why does the answer depend on the
+            machine? How does the batch size interact with the step size?
+        """),
+        written_answer(
+            r"""
+            A larger batch buys a more accurate gradient: the spread falls like $1/\sqrt{|B|}$
+            (exactly $\sqrt{\sigma^2 (n-|B|)/(|B|(n-1))}$), so the steps are less noisy and, with
+            the same step size, the weights settle closer to the optimum instead of jumping
+            around it. It costs work: the floats (and arithmetic) of a step grow linearly with
+            $|B|$, so per unit of work, small batches make more progress while far from the
+            optimum, where the gradient is large compared with its noise.
+
+            Whether the extra work costs *time* depends on the machine: here the time per step
+            is dominated by per-operation overhead and hardly changes from 1 to 100 rows; on a
+            GPU (or with vectorized CPU code) the arithmetic units are idle until the batch is
+            large enough to fill them, so up to that size a larger batch is nearly free per
+            step, and beyond it the time grows linearly. Memory sets an upper limit (the graph
+            holds floats in proportion to the batch). So the best batch size is where the time
+            per step starts to grow on this hardware, with this network and library, which no
+            formula gives: it is measured, by trial and error, and kept fixed because it is a
+            property of the set-up rather than of the stage of training.
+
+            The batch size and the step size interact: the noise of a step is about
+            $\eta \cdot$ spread, so a smaller batch needs a smaller (or decaying) step size to
+            settle, and a larger batch allows a larger step (up to the stability limit
+            $2/\lambda_{\max}$); changing one usually means retuning the other.
+        """,
+            "why_trial_and_error",
+            points=2,
+        ),
+        markdown(r"""
+            ## What the batch size does
+
+            * The mini-batch gradient is an unbiased, noisy estimate of the full gradient; its
+              spread falls like $1/\sqrt{|B|}$, to $0$ at the full batch.
+            * The work of a step grows linearly with the batch; its time, on this machine, barely
+              does: where it starts to grow is a property of the hardware and the library.
+            * Near the optimum, a small batch with a large step keeps jumping around it, where
+              the full batch settles. Part 08 asks how low the loss can go, part 09 whether a
+              low loss is what we want.
+        """),
+    ]
+    # fmt: on
