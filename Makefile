@@ -63,3 +63,22 @@ benchmark: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
+
+# The class-scale deployment (deploy/jupyterhub/) and its end-to-end test. hub-deps: JupyterHub
+# in .venv (the hub runs as root), configurable-http-proxy from npm in .hub/, and the users'
+# environment .hub/venv made from the system's Python (the hub's users are not root: they
+# cannot run a Python that lives under /root). test-hub: as root (it creates system users).
+HUB := .hub
+HUB_PYTHON ?= /usr/bin/python3
+.PHONY: hub-deps test-hub
+hub-deps: $(HUB)/.installed
+$(HUB)/.installed: $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[deploy]'
+	npm install --prefix $(HUB) --no-audit --no-fund --silent configurable-http-proxy@5
+	test -x $(HUB)/venv/bin/python || $(HUB_PYTHON) -m venv $(HUB)/venv
+	$(HUB)/venv/bin/python -m pip install --quiet --upgrade pip
+	$(HUB)/venv/bin/python -m pip install --quiet -e '.[course,deploy]'
+	touch $@
+
+test-hub: hub-deps
+	$(BIN)/python -m pytest -p no:cacheprovider -s deploy/jupyterhub/tests

@@ -1,25 +1,48 @@
-"""Autograde every submission, then print the scores: ``python -m course.grades [options]``.
+"""Autograde every submission, in parallel, then print the scores: ``python -m course.grades``.
 
 Submissions are ``submitted/<student>/<assignment>/*.ipynb`` (where ``nbgrader collect`` or
-``nbgrader zip_collect`` put them, or a copy by hand). One ``nbgrader autograde`` run grades
-them all; it writes to ``autograded/`` and the gradebook and never touches ``submitted/``.
-A submission already graded is skipped unless it was resubmitted; options after the command
-go to ``nbgrader autograde`` (``--force`` regrades everything, ``--student=ID`` one student).
+``nbgrader zip_collect`` put them, or a copy by hand). Each one is graded by its own
+``nbgrader autograde <assignment> --student=<student>`` process, ``--jobs`` of them at a time
+(one per core by default), so that a submission that crashes nbgrader or runs past
+``--timeout`` seconds costs that submission alone: it is reported, the others are graded.
+Grading writes to ``autograded/`` and the gradebook and never touches ``submitted/``.
+A submission already graded is skipped unless it was resubmitted (nbgrader's own rule); other
+options go to ``nbgrader autograde`` (``--force`` regrades everything, ``--student=ID`` grades
+one student, ``--assignment=ID`` one assignment, ``--Execute.timeout=10`` sets the cell timeout).
+
+SQLite takes one writer at a time, and concurrent nbgrader processes writing to one file fail
+with "database is locked". So on SQLite every worker grades into its own copy of the gradebook,
+and each finished submission is merged into the course's gradebook by this process, one at a
+time: the fields ``nbgrader autograde`` writes (the submission and its timestamp, the student,
+each grade's automatic score, the automatic comments, the late penalty); manual grades already
+in the gradebook are kept. A database server (``NBGRADER_DB_URL=postgresql://...``) takes
+concurrent writers: there the workers write to it directly.
 
 The table is read back from the gradebook (``nbgrader.api.Gradebook``): the score of each
 student in each assignment, ``*`` where written answers still wait for manual grading, and
-``FAILED`` where grading broke (an unreadable notebook, say): that student's work stays in
-``submitted/`` and the others are graded anyway. The exit status is 1 if any grading failed.
+``FAILED`` where grading broke (an unreadable notebook, a timeout): that student's work stays
+in ``submitted/`` and the others are graded anyway. The exit status is 1 if any grading failed.
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import os
+import shutil
+import signal
+import sqlite3
 import subprocess
 import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_TIMEOUT = 1800  # seconds for one submission, all its notebooks (cells have their own)
 
 
 def nbgrader_env() -> dict:
@@ -29,9 +52,13 @@ def nbgrader_env() -> dict:
     return env
 
 
+def nbgrader_command(*args) -> list[str]:
+    return [str(Path(sys.executable).parent / "nbgrader"), *args]
+
+
 def nbgrader(*args, root=ROOT, check=False, **kwargs) -> subprocess.CompletedProcess:
     """Run ``nbgrader *args`` in ``root`` (where it finds nbgrader_config.py)."""
-    command = [str(Path(sys.executable).parent / "nbgrader"), *args]
+    command = nbgrader_command(*args)
     return subprocess.run(command, cwd=root, env=nbgrader_env(), check=check, **kwargs)
 
 
@@ -52,6 +79,202 @@ def submissions(root=ROOT) -> list[tuple[str, str]]:
     )
 
 
+# -- deciding what to grade -------------------------------------------------------------------
+def read_timestamp(folder: Path):
+    """The time in ``folder/timestamp.txt`` (written by nbgrader), or None."""
+    from nbgrader.utils import parse_utc
+
+    try:
+        text = (folder / "timestamp.txt").read_text().strip()
+        return parse_utc(text) if text else None
+    except (OSError, ValueError):
+        return None
+
+
+def needs_grading(root, config, student, assignment, force=False) -> bool:
+    """nbgrader's rule, checked here to save starting it: grade what was never graded (or not
+    every notebook of), what was resubmitted since (a newer timestamp.txt), or, with
+    ``--force``, everything."""
+    graded = root / config.autograded_directory / student / assignment
+    submitted = root / config.submitted_directory / student / assignment
+    if force or not graded.is_dir():
+        return True
+    if any(not (graded / nb.name).exists() for nb in submitted.glob("*.ipynb")):
+        return True
+    new = read_timestamp(submitted)
+    old = read_timestamp(graded)
+    return new is not None and old is not None and new > old
+
+
+# -- one submission, in its own process --------------------------------------------------------
+@dataclass
+class Outcome:
+    student: str
+    assignment: str
+    returncode: int | None  # None: killed after the timeout
+    log: str
+    seconds: float
+    merge_error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0 and not self.merge_error
+
+
+def descendants(pid: int) -> list[int]:
+    """The processes below ``pid``: children, theirs, and so on (read from /proc on Linux)."""
+    children = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(parent, []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def autograde_one(root, student, assignment, extra, db_url=None, timeout=DEFAULT_TIMEOUT):
+    """``nbgrader autograde`` for one submission, stopped after ``timeout`` seconds together
+    with everything it started (the kernel runs in a session of its own)."""
+    args = ["autograde", assignment, f"--student={student}", *extra]
+    if db_url is not None:
+        args.append(f"--CourseDirectory.db_url={db_url}")
+    start = time.monotonic()
+    process = subprocess.Popen(
+        nbgrader_command(*args),
+        cwd=root,
+        env=nbgrader_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        log, _ = process.communicate(timeout=timeout)
+        returncode = process.returncode
+    except subprocess.TimeoutExpired:
+        for pid in [process.pid, *descendants(process.pid)]:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        log, _ = process.communicate()
+        log += f"\nKilled after {timeout:g} s: grading this submission took too long.\n"
+        returncode = None
+    return Outcome(student, assignment, returncode, log, time.monotonic() - start)
+
+
+# -- one gradebook per worker on SQLite, merged back ---------------------------------------------
+def sqlite_path(db_url: str) -> Path | None:
+    """The file of an ``sqlite:///...`` URL; None for any other database."""
+    prefix = "sqlite:///"
+    return Path(db_url[len(prefix) :]) if db_url.startswith(prefix) else None
+
+
+def copy_sqlite(source: Path, dest: Path) -> None:
+    """A consistent copy of an SQLite database (the backup API, not a file copy)."""
+    src, dst = sqlite3.connect(source), sqlite3.connect(dest)
+    try:
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
+
+
+def merge_submission(source_url, dest_url, course_id, student, assignment) -> None:
+    """Copy what ``nbgrader autograde`` wrote for one submission from one gradebook to another:
+    the student, the submission's timestamp, each grade's automatic score and whether it needs
+    a manual grade, the automatic comments and the late penalty. Manual grades are kept."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(source_url, course_id) as src, Gradebook(dest_url, course_id) as dst:
+        graded = src.find_submission(assignment, student)
+        dst.update_or_create_student(student)
+        extra = {"timestamp": graded.timestamp} if graded.timestamp is not None else {}
+        dst.update_or_create_submission(assignment, student, **extra)
+        for notebook in graded.notebooks:
+            target = dst.find_submission_notebook(notebook.name, assignment, student)
+            target.late_submission_penalty = notebook.late_submission_penalty
+            for grade in notebook.grades:
+                into = dst.find_grade(grade.name, notebook.name, assignment, student)
+                into.auto_score = grade.auto_score
+                into.needs_manual_grade = grade.needs_manual_grade
+            for comment in notebook.comments:
+                into = dst.find_comment(comment.name, notebook.name, assignment, student)
+                into.auto_comment = comment.auto_comment
+        dst.db.commit()
+
+
+def grade_all(todo, jobs, extra=(), timeout=DEFAULT_TIMEOUT, root=ROOT, report=None):
+    """Autograde every ``(student, assignment)`` of ``todo`` with ``jobs`` workers; return the
+    outcomes in the order they finished. ``report`` is called with each outcome as it ends."""
+    from nbgrader.api import Gradebook
+
+    config = course_config(root)
+    main_db = sqlite_path(config.db_url)
+    with Gradebook(config.db_url, config.course_id):
+        pass  # creates the gradebook (and its tables) if it does not exist yet
+    outcomes = []
+    with tempfile.TemporaryDirectory(prefix="autograde-") as scratch:
+        free = []  # the worker gradebooks not in use (SQLite only)
+        if main_db is not None:
+            for k in range(min(jobs, len(todo))):
+                copy = Path(scratch) / f"worker{k}.db"
+                copy_sqlite(main_db, copy)
+                free.append(f"sqlite:///{copy}")
+        lock = threading.Lock()  # guards `free` and the course's gradebook
+
+        def grade(student, assignment):
+            with lock:
+                worker_db = free.pop() if main_db is not None else None
+            try:
+                outcome = autograde_one(root, student, assignment, extra, worker_db, timeout)
+                if outcome.returncode == 0 and worker_db is not None:
+                    with lock:
+                        try:
+                            merge_submission(
+                                worker_db, config.db_url, config.course_id, student, assignment
+                            )
+                        except Exception as error:  # reported; the others go on
+                            outcome.merge_error = f"{type(error).__name__}: {error}"
+                if not outcome.ok:  # as nbgrader does on its own errors: graded again next time
+                    graded = root / config.autograded_directory / student / assignment
+                    shutil.rmtree(graded, ignore_errors=True)
+                    with contextlib.suppress(OSError):
+                        graded.parent.rmdir()  # the student's folder, if nothing else is in it
+                return outcome
+            finally:
+                if worker_db is not None:
+                    with lock:
+                        free.append(worker_db)
+
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            futures = [pool.submit(grade, student, assignment) for student, assignment in todo]
+            for future in as_completed(futures):
+                outcome = future.result()
+                outcomes.append(outcome)
+                (report or report_outcome)(outcome)
+    return outcomes
+
+
+def report_outcome(outcome: Outcome) -> None:
+    """One line for a graded submission; nbgrader's whole log for one that failed."""
+    where = f"{outcome.student} / {outcome.assignment}"
+    if outcome.ok:
+        print(f"graded {where} ({outcome.seconds:.1f} s)", flush=True)
+        return
+    print(f"\n--- nbgrader log for {where} ---\n{outcome.log.rstrip()}", flush=True)
+    if outcome.merge_error:
+        print(f"Could not copy the grades into the gradebook: {outcome.merge_error}", flush=True)
+    print(f"--- end of the log for {where} ---\n", flush=True)
+
+
+# -- the table -------------------------------------------------------------------------------
 def score_table(root=ROOT) -> tuple[list[str], list[str], dict]:
     """Students, assignments and ``{(student, assignment): cell text}`` for the report."""
     from nbgrader.api import Gradebook, MissingEntry
@@ -94,20 +317,57 @@ def format_table(students, assignments, cells) -> str:
     return "\n".join(lines)
 
 
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        prog="python -m course.grades",
+        description="Autograde submitted/ in parallel and print the scores.",
+        epilog="Other options go to every `nbgrader autograde` run (e.g. --Execute.timeout=10).",
+    )
+    parser.add_argument(
+        "-j", "--jobs", type=int, default=os.cpu_count() or 1,
+        help="submissions graded at once (default: one per core, %(default)s here)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--timeout", type=float, default=DEFAULT_TIMEOUT,
+        help="seconds one submission may take before it is stopped (default: %(default)s)",
+    )  # fmt: skip
+    parser.add_argument("--student", help="grade this student's submissions only")
+    parser.add_argument("--assignment", help="grade this assignment only")
+    parser.add_argument("--force", action="store_true", help="regrade what was graded before")
+    args, extra = parser.parse_known_args(argv)
+    if args.jobs < 1:
+        parser.error("--jobs must be at least 1")
+    return args, extra
+
+
 def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if not submissions():
+    args, extra = parse_args(sys.argv[1:] if argv is None else argv)
+    config = course_config()
+    todo = [
+        (student, assignment)
+        for student, assignment in submissions()
+        if args.student in (None, student) and args.assignment in (None, assignment)
+    ]
+    if not todo:
         print("Nothing to grade: no submitted/<student>/<assignment>/ folders.")
         return 0
-    run = nbgrader("autograde", "*", *argv)
+    fresh = [(s, a) for s, a in todo if needs_grading(ROOT, config, s, a, args.force)]
+    if len(fresh) < len(todo):
+        print(f"{len(todo) - len(fresh)} submission(s) graded before and not resubmitted: "
+              "skipped (--force regrades them).")  # fmt: skip
+    extra = [*extra, "--force"] if args.force else extra
+    print(f"Grading {len(fresh)} submission(s), {min(args.jobs, max(1, len(fresh)))} at a time.")
+    outcomes = grade_all(fresh, args.jobs, extra, args.timeout)
     students, assignments, cells = score_table()
     print("\nScores (points / possible; * = written answers not graded by hand yet):\n")
     print(format_table(students, assignments, cells))
-    failed = sorted((s, a) for (s, a), text in cells.items() if text == "FAILED")
+    failed = sorted({(o.student, o.assignment) for o in outcomes if not o.ok} | {
+        (s, a) for (s, a), text in cells.items() if text == "FAILED"
+    })  # fmt: skip
     for student, assignment in failed:
         print(f"\nGrading FAILED for student {student!r}, assignment {assignment!r}: see the "
               "nbgrader log above; the submission is untouched in submitted/.")  # fmt: skip
-    return 1 if failed or run.returncode != 0 else 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -1,9 +1,9 @@
 """pyproject.toml and environment.yml declare the same dependencies.
 
 pip users install ``-e .[course,dev]`` from pyproject.toml; conda and Binder users build
-environment.yml. Every package of the runtime dependencies and of the ``course`` and ``dev``
-extras must appear in both, with the same version constraints (names compared after PEP 503
-normalisation, constraints as specifier sets, so ``>=4,<5`` equals ``<5, >=4``).
+environment.yml. Every package of the runtime dependencies and of every extra (``course``,
+``dev``, ``deploy``) must appear in both, with the same version constraints (names compared
+after PEP 503 normalisation, constraints as specifier sets, so ``>=4,<5`` equals ``<5, >=4``).
 environment.yml is read by the small parser below, enough for its flat list, so that this
 test needs nothing beyond the standard library and ``packaging`` (which pytest requires).
 """
@@ -103,7 +103,8 @@ def test_pyproject_and_environment_yml_agree():
     """Same package names and the same version constraints in both files."""
     project = pyproject()
     extras = project["optional-dependencies"]
-    pip_side = requirement_map(project["dependencies"] + extras["course"] + extras["dev"])
+    every_extra = [spec for specs in extras.values() for spec in specs]
+    pip_side = requirement_map(project["dependencies"] + every_extra)
     plain, _ = environment()
     conda_side = requirement_map(
         e for e in plain if canonicalize_name(Requirement(e).name) not in {"python", "pip"}

@@ -1,24 +1,35 @@
 """End to end, in a temporary copy of the course with a fresh gradebook: release, submit,
-``make grade`` (one ``nbgrader autograde`` run for every submission), feedback.
+``make grade`` (every submission graded by its own ``nbgrader autograde`` process, two at a
+time, each into its own copy of the SQLite gradebook, merged back), feedback.
 
 Students, for every assignment: ``instructor`` hands in the source notebook (the reference
 solution) and ``untouched`` the student version as released. On part 01, also:
 ``edited-tests`` replaced every test cell by ``pass``; ``raised-points`` gave every graded
 cell 100 points; ``infinite-loop`` loops forever in the gradient-descent answer cell;
-``corrupted`` handed in a file that is not a notebook.
+``corrupted`` handed in a file that is not a notebook; ``crash`` kills nbgrader from its
+kernel; and a class of ``full-NN`` (the reference solution), ``blank-NN`` (the release) and
+``half-NN`` (the reference without a gradient descent), so that one parallel run grades more
+than 30 submissions, each of whose scores must reach the gradebook.
 """
 
 import hashlib
+import os
 import re
+import shutil
+from pathlib import Path
 
 import nbformat
 import pytest
 from coursekit import assignments, copy_course, html_text, leaks, run, secrets
 from nbgrader.api import Gradebook
 
+from course.grades import submissions
+
 PART01 = "01_newton_vs_gd"
 CELL_TIMEOUT = 10  # seconds per cell while grading here; every cell of a good answer takes < 1
 ADVERSARIAL = ["edited-tests", "raised-points", "infinite-loop", "corrupted"]
+CLASS = {"full": 6, "blank": 6, "half": 5}  # part 01 hand-ins of a class, by kind
+JOBS = 2  # grading workers (make grade's default is one per core)
 
 
 def graded_cells(nb):
@@ -63,6 +74,25 @@ def adversarial_submissions(root):
     return dict(zip(ADVERSARIAL, [edited, raised, looping, corrupted], strict=True))
 
 
+def with_answer(root, grade_id, code):
+    """Part 01's reference solution with ``code`` in place of answer cell ``grade_id``."""
+    notebooks = read_all(root / "source" / PART01)
+    cells = [c for nb in notebooks.values() for c in nb.cells]
+    [cell] = [c for c in cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id]
+    cell.source = code
+    return notebooks
+
+
+def class_submissions(root):
+    """``{student: notebooks}``: the class of ``full-NN``, ``blank-NN`` and ``half-NN``."""
+    kinds = {
+        "full": lambda: read_all(root / "source" / PART01),
+        "blank": lambda: read_all(root / "release" / PART01),
+        "half": lambda: with_answer(root, "gradient_descent", "gradient_descent = None"),
+    }
+    return {f"{kind}-{k:02d}": kinds[kind]() for kind, n in CLASS.items() for k in range(n)}
+
+
 def fingerprint(folder):
     return {
         str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
@@ -81,8 +111,14 @@ def course(tmp_path_factory):
         write_submission(root, "untouched", assignment, read_all(root / "release" / assignment))
     for student, notebooks in adversarial_submissions(root).items():
         write_submission(root, student, PART01, notebooks)
+    killer = "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)  # nbgrader runs me"
+    write_submission(root, "crash", PART01, with_answer(root, "gradient_descent", killer))
+    for student, notebooks in class_submissions(root).items():
+        write_submission(root, student, PART01, notebooks)
     submitted = fingerprint(root / "submitted")
-    grading = run(root, "python", "-m", "course.grades", f"--Execute.timeout={CELL_TIMEOUT}")
+    grading = run(
+        root, "python", "-m", "course.grades", f"--jobs={JOBS}", f"--Execute.timeout={CELL_TIMEOUT}"
+    )
     feedback = run(root, "nbgrader", "generate_feedback", "*")
     assert feedback.returncode == 0, feedback.log
     return {"root": root, "grading": grading, "submitted": submitted}
@@ -206,3 +242,66 @@ def test_feedback_shows_no_hidden_test_and_no_solution(course):
                 assert not leaks(text, secret["solution"]), (html, leaks(text, secret["solution"]))
             checked += 1
     assert checked >= len(assignments()) * 2 + len(ADVERSARIAL) - 1
+
+
+def test_a_parallel_run_puts_every_score_in_the_gradebook(course):
+    root = course["root"]
+    graded = [(s, a) for s, a in submissions(root) if s not in ("corrupted", "crash")]
+    assert len(graded) >= 30
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}", "autodiff") as gb:
+        in_gradebook = {(s.student.id, a.name) for a in gb.assignments for s in a.submissions}
+    assert set(graded) <= in_gradebook, sorted(set(graded) - in_gradebook)
+    full = grades(root, "instructor", PART01)
+    kinds = {}
+    for student in class_submissions(root):
+        kinds.setdefault(student.split("-")[0], []).append(grades(root, student, PART01))
+    for kind, members in kinds.items():
+        assert all(m == members[0] for m in members), f"{kind}: {members}"
+    total = {kind: sum(g[0] for g in members[0].values()) for kind, members in kinds.items()}
+    assert kinds["full"][0] == full, (kinds["full"][0], full)
+    assert total["blank"] == 0 < total["half"] < total["full"], total
+    table = course["grading"].stdout.split("Scores (points / possible", 1)[1]
+    rows = {line.split()[0]: line for line in table.splitlines()[2:] if line.strip()}
+    for student in class_submissions(root):
+        assert f"{total[student.split('-')[0]]:g} / " in rows[student], rows[student]
+
+
+def test_a_crash_of_nbgrader_costs_that_submission_only(course):
+    assert f"Grading FAILED for student 'crash', assignment '{PART01}'" in course["grading"].stdout
+    assert not (course["root"] / "autograded" / "crash").exists()  # graded again next time
+
+
+def test_a_timeout_stops_that_submission_and_keeps_every_score(course, monkeypatch):
+    """One more hand-in sleeps in a cell past the per-submission limit: its nbgrader and the
+    kernel are killed, nothing of it is left in autograded/, every other score is unchanged."""
+    from course.grades import grade_all
+
+    root = course["root"]
+    monkeypatch.delenv("NBGRADER_DB_URL", raising=False)  # the temporary course's gradebook
+    before = {(s, a): grades(root, s, a) for s, a in submissions(root)
+              if s not in ("corrupted", "crash")}  # fmt: skip
+    sleeper = with_answer(root, "gradient_descent", "import time\ntime.sleep(600)")
+    write_submission(root, "sleeper", PART01, sleeper)
+    try:
+        [outcome] = grade_all(
+            [("sleeper", PART01)], jobs=1, extra=["--Execute.timeout=900"], timeout=15, root=root
+        )
+    finally:
+        shutil.rmtree(root / "submitted" / "sleeper")
+    assert outcome.returncode is None and "Killed after 15 s" in outcome.log, outcome.log
+    assert not (root / "autograded" / "sleeper").exists()
+    assert not processes_in(root), processes_in(root)  # the kernel went with its nbgrader
+    after = {key: grades(root, *key) for key in before}
+    assert after == before
+
+
+def processes_in(folder):
+    """PIDs of the processes whose working directory is inside ``folder`` (Linux /proc)."""
+    found = []
+    for cwd in Path("/proc").glob("[0-9]*/cwd"):
+        try:
+            if Path(os.readlink(cwd)).is_relative_to(folder):
+                found.append(int(cwd.parent.name))
+        except OSError:
+            pass
+    return found
