@@ -50,7 +50,8 @@ notebooks: $(STAMP)
 release: notebooks
 	$(BIN)/nbgrader generate_assignment '*' --force
 
-# Autograde everything under submitted/ and print the scores (ARGS go to nbgrader autograde).
+# Autograde everything under submitted/, a process per submission, one per core at a time, and
+# print the scores. ARGS: --jobs=N, --timeout=SECONDS, --force, or options of nbgrader autograde.
 grade: $(STAMP)
 	$(BIN)/python -m course.grades $(ARGS)
 
