@@ -1,0 +1,107 @@
+"""What part 08 claims, asserted on its reference solution (the source notebook's answers),
+with the notebook's data, training settings and seeds."""
+
+import contextlib
+import io
+
+import nbformat
+import numpy as np
+import pytest
+from coursekit import ROOT
+
+import autodiff_lib as ad
+from autodiff_lib.training import flatten, loss, train, unflatten
+
+NOTEBOOK = ROOT / "source" / "08_rmae" / "08_rmae.ipynb"
+REFERENCE_CELLS = ["setup", "data", "fit_output_layer", "fresh_samples"]
+KEPT = np.unique(np.r_[0, np.geomspace(1, 1000, 40).astype(int)])
+
+
+@pytest.fixture(scope="module")
+def ref():
+    """The namespace of the notebook's given cells and its reference answers."""
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source for c in nb.cells}
+    namespace = {}
+    with contextlib.redirect_stdout(io.StringIO()):
+        for grade_id in REFERENCE_CELLS:
+            exec(compile(cells[grade_id], f"<{grade_id}>", "exec"), namespace)
+    return namespace
+
+
+@pytest.fixture(scope="module")
+def from_truth(ref):
+    """The notebook's run: 1000 full-batch steps of 0.1 from the true weights."""
+    return train(ref["truth"], ref["x"], ref["y"], step_size=0.1, steps=1000, snapshot_steps=KEPT)
+
+
+@pytest.fixture(scope="module")
+def fresh(ref):
+    return ref["fresh_samples"](ref["data"], 10_000, seed=1)
+
+
+def truth_loss(ref):
+    return float(loss(ref["truth"], ref["x"], ref["y"]))
+
+
+def test_the_step_size_is_below_the_stability_limit_at_the_true_weights(ref):
+    truth, x, y = ref["truth"], ref["x"], ref["y"]
+    curvature = ad.hessian(lambda theta: loss(unflatten(theta, truth), x, y))(flatten(truth))
+    limit = 2 / np.linalg.eigvalsh(curvature)[-1]
+    assert 0.1 < limit == pytest.approx(0.116, abs=0.001)  # the notebook's "about 0.116"
+
+
+def test_trained_from_the_true_weights_the_rmae_on_the_samples_turns_negative(ref, from_truth):
+    rmae_on, x, y = ref["rmae_on"], ref["x"], ref["y"]
+    values = np.array([rmae_on(from_truth.snapshots[k], x, y) for k in KEPT])
+    assert values[0] == 0.0  # the true weights are the reference of the RMAE
+    assert np.all(values[1:] < 0)  # from the first step on
+    assert values[-1] < -0.01
+    assert values[-1] == min(values)  # and it keeps falling to the end
+
+
+def test_the_loss_falls_below_the_truths_but_the_network_cannot_interpolate(ref, from_truth):
+    assert np.all(np.diff(from_truth.losses) < 0)  # every step lowers the loss on the samples
+    assert from_truth.losses[0] == pytest.approx(truth_loss(ref))
+    assert 0.9 * truth_loss(ref) < from_truth.final_loss < truth_loss(ref)
+    assert sum(w.size for w in ref["truth"]) < len(ref["x"])  # fewer weights than samples
+
+
+def test_the_refitted_output_layer_beats_the_truth_on_the_samples(ref):
+    x, y, truth = ref["x"], ref["y"], ref["truth"]
+    refitted = ref["fit_output_layer"](truth, x, y)
+    assert float(loss(refitted, x, y)) < truth_loss(ref)
+    assert ref["rmae_on"](refitted, x, y) < -0.01
+    # it is the least-squares optimum: no gradient left w.r.t. the output layer
+    gradients = ad.grad(loss)(refitted, x, y)
+    assert np.abs(np.concatenate([gradients[-2].ravel(), gradients[-1]])).max() < 1e-12
+    for kept, given in zip(refitted[:-2], truth[:-2]):
+        np.testing.assert_array_equal(kept, given)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_any_output_layer_refit_on_noisy_samples_beats_the_truth_there(ref, seed):
+    """Not luck with these samples: other samples of the same teacher, the same result."""
+    data = ad.data.teacher_student(ref["SIZES"], n_samples=200, noise=0.1, seed=2)
+    x, y = ref["fresh_samples"](data, 200, seed=seed + 10)
+    refitted = ref["fit_output_layer"](data.true_params, x, y)
+    assert float(loss(refitted, x, y)) < float(loss(data.true_params, x, y))
+
+
+def test_on_fresh_samples_the_same_weights_are_worse_than_the_truth(ref, from_truth, fresh):
+    x_fresh, y_fresh = fresh
+    rmae_on = ref["rmae_on"]
+    trained = rmae_on(from_truth.params, x_fresh, y_fresh)
+    refitted = rmae_on(ref["fit_output_layer"](ref["truth"], ref["x"], ref["y"]), x_fresh, y_fresh)
+    assert trained > 0.005 and refitted > 0.005
+    for k in KEPT[KEPT >= 10]:  # once training has moved the weights, on every snapshot
+        assert rmae_on(from_truth.snapshots[k], x_fresh, y_fresh) > 0
+
+
+def test_fresh_samples_come_from_the_same_teacher_and_noise(ref):
+    data = ref["data"]
+    x_new, y_new = ref["fresh_samples"](data, 20_000, seed=5)
+    assert x_new.shape == (20_000, 1) and np.abs(x_new).max() <= 2
+    residual = y_new - data.teacher(x_new)
+    assert np.std(residual) == pytest.approx(0.1, abs=0.003)
+    assert abs(np.mean(residual)) < 0.003
