@@ -76,6 +76,8 @@ hub-deps: $(HUB)/.installed
 $(HUB)/.installed: $(STAMP) pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[deploy]'
 	npm install --prefix $(HUB) --no-audit --no-fund --silent configurable-http-proxy@5
+	@$(HUB_PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { [ "$$(id -u)" = 0 ] && \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv; }
 	test -x $(HUB)/venv/bin/python || $(HUB_PYTHON) -m venv $(HUB)/venv
 	$(HUB)/venv/bin/python -m pip install --quiet --upgrade pip
 	$(HUB)/venv/bin/python -m pip install --quiet -e '.[course,deploy]'

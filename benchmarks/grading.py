@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 from coursekit import copy_course, run  # noqa: E402
 
-from course.grades import copy_sqlite, score_table  # noqa: E402
+from course.grades import copy_sqlite, cores, score_table  # noqa: E402
 
 from .timing import machine_load  # noqa: E402
 
@@ -78,7 +78,7 @@ def main(argv=None) -> None:
     parser.add_argument(
         "--jobs",
         type=int,
-        default=os.cpu_count() or 1,
+        default=cores(),
         help="workers of the parallel run (default: one per core)",
     )
     args = parser.parse_args(argv)

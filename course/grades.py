@@ -45,6 +45,14 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TIMEOUT = 1800  # seconds for one submission, all its notebooks (cells have their own)
 
 
+def cores() -> int:
+    """The cores this process may run on (fewer than the machine's in a container or cgroup)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def nbgrader_env() -> dict:
     """The environment for nbgrader: the virtual environment's bin first (it runs alembic)."""
     env = dict(os.environ)
@@ -324,7 +332,7 @@ def parse_args(argv):
         epilog="Other options go to every `nbgrader autograde` run (e.g. --Execute.timeout=10).",
     )
     parser.add_argument(
-        "-j", "--jobs", type=int, default=os.cpu_count() or 1,
+        "-j", "--jobs", type=int, default=cores(),
         help="submissions graded at once (default: one per core, %(default)s here)",
     )  # fmt: skip
     parser.add_argument(

@@ -283,6 +283,11 @@ def run_the_class(cleanup):
             ["useradd", "--create-home", "--key", "HOME_MODE=0700", "--user-group", name],
             check=True,
         )
+    usable = as_user(a, ["python", "-c", "import autodiff_lib"], {"PATH": f"{USER_ENV}/bin"}, "/")
+    assert usable.returncode == 0, (
+        f"the hub's users cannot run {USER_ENV} (is this checkout inside a folder that other "
+        f"users cannot enter?):\n{usable.log}"
+    )
     copy_course(course)
     subprocess.run(["chown", "-R", f"{instructor}:{instructor}", str(course)], check=True)
     course.chmod(0o700)
