@@ -553,8 +553,8 @@ def cells():
         ),
         markdown(r"""
             The large constant step gets down fast, then oscillates at the edge of stability
-            and never meets the stopping rule; the small one is smooth but still far from done
-            after 1000 steps. The decaying schedules take the large steps while they help and
+            and never meets the stopping rule; the small one is smooth but has not met it
+            either after 1000 steps. The decaying schedules take the large steps while they help and
             small ones at the end: they reach the lowest loss, and the exponential decay stops by
             itself.
 

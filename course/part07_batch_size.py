@@ -290,8 +290,8 @@ def cells():
             ignore_output=True,
         ),
         markdown(r"""
-            The work grows linearly with the batch: a fixed part for the weights and their
-            gradients, plus the same amount for each further row. The time does not follow it
+            The work grows linearly with the batch: a fixed part (the weights themselves),
+            plus the same amount for each row (its activations in every layer). The time does not follow it
             here: on a network this small, the time of a step is mostly the library's
             bookkeeping per operation, the same for 1 row as for 100, and only the largest
             batches add measurably. The same happens, at a much larger scale, on a GPU: its
