@@ -280,8 +280,9 @@ def plot_graph(y, names=None, ax=None, show_constants=True):
 def slider(draw, options, description, value=None, width="520px"):
     """A slider over ``options`` and, below it, what ``draw(value)`` shows for its value.
 
-    ``options`` is a list of values, or of ``(label, value)`` pairs; ``draw`` plots (with
-    pyplot) or prints for one value, and is called once at once. The plot is redrawn when the
+    ``options`` is a list of values, or of ``(label, value)`` pairs; ``draw`` prints, or plots
+    for one value in figures it opens itself (``plt.subplots``, ``plt.figure``), and is called
+    once at once. The plot is redrawn when the
     handle is let go, not while it is dragged: ``draw`` should only draw what was computed
     ahead of time, so that each redraw takes a fraction of a second. Returns the widget to show
     (the last expression of a notebook cell).

@@ -99,10 +99,13 @@ def test_unflatten_undoes_flatten_and_can_be_differentiated_twice(data):
 def test_a_slider_redraws_its_plot_for_each_value_and_prints_what_draw_prints():
     import matplotlib.pyplot as plt
 
-    def draw(k):
+    def draw(k):  # opens its own figure, as a slider's draw function must
         print(f"power {k}")
+        plt.figure(figsize=(3, 2))
         plt.plot(np.linspace(0, 1, 5) ** k)
 
+    plt.figure()  # a figure left open elsewhere, current: the slider must not draw it
+    open_before = set(plt.get_fignums())
     box = slider(draw, [1, 2, 3], "power k", value=2)
     control, shown = box.children
     assert control.value == 2 and not control.continuous_update
@@ -111,4 +114,6 @@ def test_a_slider_redraws_its_plot_for_each_value_and_prints_what_draw_prints():
     control.value = 3
     assert shown.outputs[0]["text"] == "power 3\n"
     assert shown.outputs[1]["data"]["image/png"] != first[1]["data"]["image/png"]
-    assert plt.get_fignums() == []  # each figure is closed once it is in the widget
+    assert len(shown.outputs) == 2  # the draw function's figure only
+    assert set(plt.get_fignums()) == open_before  # each figure is closed once in the widget
+    plt.close("all")
