@@ -1,10 +1,12 @@
 """Autograde every submission, in parallel, then print the scores: ``python -m course.grades``.
 
 Submissions are ``submitted/<student>/<assignment>/*.ipynb`` (where ``nbgrader collect`` or
-``nbgrader zip_collect`` put them, or a copy by hand). Each one is graded by its own
-``nbgrader autograde <assignment> --student=<student>`` process, ``--jobs`` of them at a time
-(one per core by default), so that a submission that crashes nbgrader or runs past
-``--timeout`` seconds costs that submission alone: it is reported, the others are graded.
+``nbgrader zip_collect`` put them, or a copy by hand). Each one is graded by
+``nbgrader autograde <assignment> --student=<student>`` in a process of its own, ``--jobs`` of
+them at a time (one per core by default), so that a submission that crashes nbgrader or runs
+past ``--timeout`` seconds costs that submission alone: it is reported, the others are graded.
+The processes are forked from a server that imported nbgrader once (multiprocessing's
+forkserver), since that import is a large part of grading a short notebook.
 Grading writes to ``autograded/`` and the gradebook and never touches ``submitted/``.
 A submission already graded is skipped unless it was resubmitted (nbgrader's own rule); other
 options go to ``nbgrader autograde`` (``--force`` regrades everything, ``--student=ID`` grades
@@ -28,6 +30,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import multiprocessing
+import multiprocessing.forkserver
 import os
 import shutil
 import signal
@@ -146,34 +150,53 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+def processes():
+    """Where each submission is graded: a process forked from a server that imported nbgrader
+    once (the import is most of a short run's start-up), or a fresh one where there is none."""
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    if context.get_start_method() == "forkserver":
+        context.set_forkserver_preload(["nbgrader.apps.nbgraderapp"])
+    return context
+
+
+PROCESSES = processes()
+
+
+def run_nbgrader(root, args, log_path):
+    """The body of a grading process: ``nbgrader *args`` in ``root``, its output to a file."""
+    with open(log_path, "wb", buffering=0) as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+    os.chdir(root)
+    os.environ.update(nbgrader_env())
+    from nbgrader.apps.nbgraderapp import NbGraderApp
+
+    NbGraderApp.launch_instance(args)  # its exit status is the process's
+
+
 def autograde_one(root, student, assignment, extra, db_url=None, timeout=DEFAULT_TIMEOUT):
-    """``nbgrader autograde`` for one submission, stopped after ``timeout`` seconds together
-    with everything it started (the kernel runs in a session of its own)."""
+    """``nbgrader autograde`` for one submission in a process of its own, stopped after
+    ``timeout`` seconds together with everything it started (the kernel among them)."""
     args = ["autograde", assignment, f"--student={student}", *extra]
     if db_url is not None:
         args.append(f"--CourseDirectory.db_url={db_url}")
     start = time.monotonic()
-    process = subprocess.Popen(
-        nbgrader_command(*args),
-        cwd=root,
-        env=nbgrader_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        log, _ = process.communicate(timeout=timeout)
-        returncode = process.returncode
-    except subprocess.TimeoutExpired:
-        for pid in [process.pid, *descendants(process.pid)]:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        log, _ = process.communicate()
+    with tempfile.TemporaryDirectory(prefix="autograde-log-") as folder:
+        log_path = Path(folder) / "nbgrader.log"
+        process = PROCESSES.Process(target=run_nbgrader, args=(str(root), args, str(log_path)))
+        process.start()
+        process.join(timeout)
+        returncode = process.exitcode
+        if process.is_alive():
+            for pid in [process.pid, *descendants(process.pid)]:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            process.join()
+            returncode = None
+        log = log_path.read_text(errors="replace") if log_path.exists() else ""
+    if returncode is None:
         log += f"\nKilled after {timeout:g} s: grading this submission took too long.\n"
-        returncode = None
     return Outcome(student, assignment, returncode, log, time.monotonic() - start)
 
 
@@ -221,6 +244,9 @@ def merge_submission(source_url, dest_url, course_id, student, assignment) -> No
 def grade_all(todo, jobs, extra=(), timeout=DEFAULT_TIMEOUT, root=ROOT, report=None):
     """Autograde every ``(student, assignment)`` of ``todo`` with ``jobs`` workers; return the
     outcomes in the order they finished. ``report`` is called with each outcome as it ends."""
+    if PROCESSES.get_start_method() == "forkserver":
+        multiprocessing.forkserver.ensure_running()  # it imports nbgrader while we go on
+
     from nbgrader.api import Gradebook
 
     config = course_config(root)
