@@ -12,9 +12,7 @@ gradebook and an empty autograded/:
 
 Each run must grade all N (the script stops otherwise). The kinds of run take turns, for
 ``--rounds`` rounds, and the best round of each is summed up at the end; the load average
-before each run is printed, since other work on the machine slows every column. CPU seconds
-per hand-in (of the processes the run waited for) show what starting a process per
-submission costs, whatever the load.
+before each run is printed, since other work on the machine slows every column.
 """
 
 from __future__ import annotations
@@ -22,7 +20,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import resource
 import shutil
 import sys
 import tempfile
@@ -64,23 +61,17 @@ def reset(root: Path, pristine: Path) -> None:
     copy_sqlite(pristine, root / "gradebook.db")
 
 
-def children_cpu() -> float:
-    """CPU seconds (user and system) of the finished child processes of this one, so far."""
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def timed(root: Path, pristine: Path, command: list[str], count: int) -> tuple[float, float]:
-    """Wall and CPU seconds of one grading run from a fresh gradebook; it must grade all."""
+def timed(root: Path, pristine: Path, command: list[str], count: int) -> float:
+    """Seconds of one grading run from a fresh gradebook; it must grade every hand-in."""
     reset(root, pristine)
-    cpu, start = children_cpu(), time.perf_counter()
+    start = time.perf_counter()
     result = run(root, *command, timeout=3600)
-    seconds, cpu = time.perf_counter() - start, children_cpu() - cpu
+    seconds = time.perf_counter() - start
     _, _, cells = score_table(root)
     graded = [text for text in cells.values() if text not in ("-", "FAILED")]
     if result.returncode != 0 or len(graded) != count:
         sys.exit(f"{' '.join(command)} graded {len(graded)} of {count}:\n{result.log}")
-    return seconds, cpu
+    return seconds
 
 
 def main(argv=None) -> None:
@@ -109,17 +100,16 @@ def main(argv=None) -> None:
             "serial": [*grade, "--jobs=1"],
             f"parallel ({args.jobs} jobs)": [*grade, f"--jobs={args.jobs}"],
         }
-        header = ["run", "round", "seconds", "per minute", "CPU s/hand-in", "load before"]
-        print("{:<20} {:>5} {:>8} {:>11} {:>14} {:>12}".format(*header))
+        header = ["run", "round", "seconds", "per minute", "load before"]
+        print("{:<20} {:>5} {:>8} {:>11} {:>12}".format(*header))
         best = {}
         for k in range(args.rounds):  # interleaved, so that other load falls on every kind
             for name, command in runs.items():
                 load = machine_load()
-                seconds, cpu = timed(root, pristine, command, n)
+                seconds = timed(root, pristine, command, n)
                 best[name] = min(best.get(name, seconds), seconds)
                 print(
-                    f"{name:<20} {k + 1:>5} {seconds:8.1f} {60 * n / seconds:11.1f} "
-                    f"{cpu / n:14.2f} {load:12.2f}",
+                    f"{name:<20} {k + 1:>5} {seconds:8.1f} {60 * n / seconds:11.1f} {load:12.2f}",
                     flush=True,
                 )
         print("\nbest of the rounds, submissions per minute:")
