@@ -6,7 +6,7 @@ everything). The same N submissions are then autograded three ways, each from th
 gradebook and an empty autograded/:
 
 * ``one process``: the former ``make grade``, one ``nbgrader autograde`` run for everyone
-  (nbgrader starts once; one crash or hang stops the rest);
+  (nbgrader starts once; a crash or a hang of that process stops everyone's grading);
 * ``serial``: ``python -m course.grades --jobs 1``, a process per submission, one at a time;
 * ``parallel``: ``python -m course.grades --jobs J`` (J: one per core by default).
 
