@@ -317,7 +317,7 @@ def slider(draw, options, description, value=None, width="520px"):
         for number in sorted(set(plt.get_fignums()) - already_open):
             figure = plt.figure(number)
             png = io.BytesIO()
-            figure.savefig(png, format="png", bbox_inches="tight")
+            figure.savefig(png, format="png")  # (a tight bounding box would cost a second draw)
             plt.close(figure)
             outputs.append({
                 "output_type": "display_data", "metadata": {},
