@@ -150,13 +150,24 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+# What a grading process imports before its first notebook runs (nbgrader's apps, the SQLite
+# dialect of its gradebook, the kernel spec's ipykernel and IPython): imported once, in the
+# server every grading process is forked from.
+PRELOAD = [
+    "nbgrader.apps.nbgraderapp",
+    "sqlalchemy.dialects.sqlite",
+    "ipykernel.kernelspec",
+    "IPython",
+]
+
+
 def processes():
     """Where each submission is graded: a process forked from a server that imported nbgrader
     once (the import is most of a short run's start-up), or a fresh one where there is none."""
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
     if context.get_start_method() == "forkserver":
-        context.set_forkserver_preload(["nbgrader.apps.nbgraderapp"])
+        context.set_forkserver_preload(PRELOAD)
     return context
 
 
