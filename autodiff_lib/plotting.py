@@ -282,21 +282,16 @@ def slider(draw, options, description, value=None, width="520px"):
 
     ``options`` is a list of values, or of ``(label, value)`` pairs; ``draw`` prints, or plots
     for one value in figures it opens itself (``plt.subplots``, ``plt.figure``), and is called
-    once at once. The plot is redrawn when the
-    handle is let go, not while it is dragged: ``draw`` should only draw what was computed
-    ahead of time, so that each redraw takes a fraction of a second. Returns the widget to show
-    (the last expression of a notebook cell).
+    once at once. The plot is redrawn when the handle is let go, not while it is dragged:
+    ``draw`` should only draw what was computed ahead of time, so that each redraw takes a
+    fraction of a second. Returns the widget to show (the last expression of a notebook cell).
 
     What ``draw`` prints and the figures it opens are rendered here and handed to the widget
     as its outputs in one piece (nothing is captured from the kernel's output stream), so the
-    slider works the same in JupyterLab and when a notebook is run headless.
+    slider works the same in JupyterLab and when a notebook is run headless. Each value is
+    drawn once: going back to it shows the stored picture.
     """
-    import base64
-    import contextlib
-    import io
-
     import ipywidgets as widgets
-    import matplotlib.pyplot as plt
 
     control = widgets.SelectionSlider(
         options=options, description=description, continuous_update=False,
@@ -305,27 +300,41 @@ def slider(draw, options, description, value=None, width="520px"):
     if value is not None:
         control.value = value
     shown = widgets.Output()
+    drawn = {}  # option index -> the outputs drawn for it: each value is drawn once
 
     def redraw(change=None):
-        already_open = set(plt.get_fignums())
-        printed = io.StringIO()
-        with contextlib.redirect_stdout(printed):
-            draw(control.value)
-        outputs = []
-        if printed.getvalue():
-            outputs.append({"output_type": "stream", "name": "stdout", "text": printed.getvalue()})
-        for number in sorted(set(plt.get_fignums()) - already_open):
-            figure = plt.figure(number)
-            png = io.BytesIO()
-            figure.savefig(png, format="png")  # (a tight bounding box would cost a second draw)
-            plt.close(figure)
-            outputs.append({
-                "output_type": "display_data", "metadata": {},
-                "data": {"image/png": base64.b64encode(png.getvalue()).decode("ascii"),
-                         "text/plain": f"<Figure for {description} = {control.label}>"},
-            })  # fmt: skip
-        shown.outputs = tuple(outputs)
+        if control.index not in drawn:
+            drawn[control.index] = _render(draw, control.value, f"{description} = {control.label}")
+        shown.outputs = drawn[control.index]
 
     control.observe(redraw, names="value")
     redraw()
     return widgets.VBox([control, shown])
+
+
+def _render(draw, value, name):
+    """``draw(value)``'s printed text and new figures, as notebook outputs (figures closed)."""
+    import base64
+    import contextlib
+    import io
+
+    import matplotlib.pyplot as plt
+
+    already_open = set(plt.get_fignums())
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        draw(value)
+    outputs = []
+    if printed.getvalue():
+        outputs.append({"output_type": "stream", "name": "stdout", "text": printed.getvalue()})
+    for number in sorted(set(plt.get_fignums()) - already_open):
+        figure = plt.figure(number)
+        png = io.BytesIO()
+        figure.savefig(png, format="png")  # (a tight bounding box would cost a second draw)
+        plt.close(figure)
+        outputs.append({
+            "output_type": "display_data", "metadata": {},
+            "data": {"image/png": base64.b64encode(png.getvalue()).decode("ascii"),
+                     "text/plain": f"<Figure for {name}>"},
+        })  # fmt: skip
+    return tuple(outputs)

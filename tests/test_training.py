@@ -115,5 +115,11 @@ def test_a_slider_redraws_its_plot_for_each_value_and_prints_what_draw_prints():
     assert shown.outputs[0]["text"] == "power 3\n"
     assert shown.outputs[1]["data"]["image/png"] != first[1]["data"]["image/png"]
     assert len(shown.outputs) == 2  # the draw function's figure only
+    calls = []
+    box = slider(lambda k: calls.append(k) or print(k), ["a", "b"], "letter")
+    control, shown = box.children
+    control.value = "b"
+    control.value = "a"  # drawn before: shown again, not drawn again
+    assert calls == ["a", "b"] and shown.outputs[0]["text"] == "a\n"
     assert set(plt.get_fignums()) == open_before  # each figure is closed once in the widget
     plt.close("all")
