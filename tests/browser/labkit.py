@@ -17,7 +17,9 @@ import re
 import shutil
 import signal
 import subprocess
+import threading
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -145,6 +147,7 @@ class Lab:
     port: int = 0
     process: subprocess.Popen | None = None
     started: dict[int, str] = field(default_factory=dict)  # every process seen below the server
+    shutting_down: list[threading.Thread] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -209,19 +212,36 @@ class Lab:
         if self.process is not None and self.process.poll() is None:
             self.started |= descendants(self.process.pid)
 
-    def shut_down_kernels(self) -> None:
-        """Close every session and kernel, as closing the notebook and its kernel would."""
+    def shut_down_kernels(self, wait: bool = True) -> None:
+        """Close every session and kernel there is now, as closing the notebook and shutting
+        down its kernel would; ``wait=False``: in the background, while the next notebook
+        opens (``stop`` waits for it)."""
         self.remember_processes()
-        for session in self.api("/api/sessions"):
-            self.api(f"/api/sessions/{session['id']}", "DELETE")
-        for kernel in self.api("/api/kernels"):
-            self.api(f"/api/kernels/{kernel['id']}", "DELETE")
+        doomed = [f"/api/sessions/{s['id']}" for s in self.api("/api/sessions")]
+        doomed += [f"/api/kernels/{k['id']}" for k in self.api("/api/kernels")]
+
+        def shut_down():
+            for path in doomed:
+                try:
+                    self.api(path, "DELETE")
+                except urllib.error.HTTPError as error:  # 404: gone with its session
+                    if error.code != 404:
+                        raise
+
+        if wait:
+            shut_down()
+        else:
+            worker = threading.Thread(target=shut_down, daemon=True)
+            worker.start()
+            self.shutting_down.append(worker)
 
     def stop(self) -> list[int]:
         """Stop the kernels, then the server, then anything left of what it started, by PID;
         returns the PIDs that could not be stopped."""
         if self.process is None:
             return []
+        for worker in self.shutting_down:
+            worker.join(timeout=30)
         try:
             self.shut_down_kernels()
         except OSError:
@@ -318,27 +338,28 @@ OUTPUTS_SIGNATURE_JS = js("""
 """)
 
 # Before a run: watch the prompts, and note when one shows [*] (a cell queued or running).
+# (textContent, not innerText, in what runs often: it does not make the page lay itself out.)
 WATCH_RUN_JS = js("""
 () => {
   const nb = document.querySelector('PANEL .jp-Notebook');
   if (window.__runWatch) window.__runWatch.disconnect();
   window.__runStarted = false;
   window.__runWatch = new MutationObserver(() => {
-    if ([...nb.querySelectorAll('.jp-InputArea-prompt')].some(p => p.innerText.includes('*')))
+    if ([...nb.querySelectorAll('.jp-InputArea-prompt')].some(p => p.textContent.includes('*')))
       window.__runStarted = true;
   });
   window.__runWatch.observe(nb, {subtree: true, childList: true, characterData: true});
 }
 """)
 
-KERNEL_IDLE_JS = js("() => document.querySelector('STATUS').innerText.includes('| Idle')")
+KERNEL_IDLE_JS = js("() => document.querySelector('STATUS').textContent.includes('| Idle')")
 
 # The run is over: it started, no prompt shows [*] any more, and the kernel is idle.
 RUN_DONE_JS = js("""
 () => window.__runStarted
   && ![...document.querySelectorAll('PANEL .jp-InputArea-prompt')]
-       .some(p => p.innerText.includes('*'))
-  && document.querySelector('STATUS').innerText.includes('| Idle')
+       .some(p => p.textContent.includes('*'))
+  && document.querySelector('STATUS').textContent.includes('| Idle')
 """)
 
 
@@ -347,9 +368,13 @@ def open_lab(page, lab: Lab) -> None:
     page.goto(f"{lab.url}/lab?reset", wait_until="domcontentloaded")
     page.wait_for_selector(".lm-MenuBar-item", timeout=90_000)
     page.wait_for_selector(STATUS, timeout=90_000)
-    left = page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab.lm-mod-current")
-    if left.count():  # fold the file browser away: notebooks get the page's width
-        left.first.click()
+
+
+def fold_left_panel(page) -> None:
+    """Fold the file browser away (opening a file shows it): the notebook gets the width."""
+    current = page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab.lm-mod-current")
+    if current.count():
+        current.first.click()
 
 
 def menu(page, name: str, command: str) -> None:
@@ -365,18 +390,19 @@ def close_all(page, lab: Lab) -> None:
     try:
         if page.locator(".jp-Dialog").count():
             page.locator(".jp-Dialog .jp-Dialog-button").first.click()  # Cancel / OK
-        menu(page, "File", "application:close-all")
-        for _ in range(10):
-            page.wait_for_timeout(200)
-            dialog = page.locator(".jp-Dialog")
-            if dialog.count():
-                dialog.locator(".jp-Dialog-button", has_text="Discard").click()
-            elif not page.locator(".jp-NotebookPanel").count():
-                break
+        if page.locator(".jp-NotebookPanel").count():
+            menu(page, "File", "application:close-all")
+            discard = page.locator(".jp-Dialog .jp-Dialog-button", has_text="Discard")
+            for _ in range(20):  # one "Save your work?" per notebook changed
+                if discard.count():
+                    discard.first.click()
+                elif not page.locator(".jp-NotebookPanel").count():
+                    break
+                page.wait_for_timeout(100)
         assert not page.locator(".jp-NotebookPanel").count(), "a notebook stayed open"
     except Exception:
         open_lab(page, lab)
-    lab.shut_down_kernels()
+    lab.shut_down_kernels(wait=False)
 
 
 class Notebook:
@@ -418,6 +444,7 @@ class Notebook:
                 f"the file has {len(self.file.cells)}"
             ) from None
         self.page.wait_for_function(KERNEL_IDLE_JS, timeout=90_000)  # the kernel has started
+        fold_left_panel(self.page)
         return self
 
     def menu(self, name: str, command: str) -> None:
@@ -444,7 +471,7 @@ class Notebook:
         self.page.evaluate(WATCH_RUN_JS)
         self.menu("Run", menu_command)
         try:
-            self.page.wait_for_function(RUN_DONE_JS, timeout=self.timeout * 1000, polling=200)
+            self.page.wait_for_function(RUN_DONE_JS, timeout=self.timeout * 1000, polling=100)
         except Exception as error:  # Playwright's TimeoutError: name the cells still running
             running = [self.describe(c.index) for c in self.cells() if "*" in c.prompt]
             raise NotebookFailure(
@@ -510,7 +537,7 @@ class Notebook:
         try:
             self.page.wait_for_function(
                 js("(text) => ![...document.querySelectorAll('PANEL .jp-OutputArea-output')]"
-                   ".some(o => o.innerText.includes(text))"),
+                   ".some(o => o.textContent.includes(text))"),
                 arg=WIDGET_LOADING, timeout=settle * 1000, polling=250,
             )  # fmt: skip
         except Exception:
