@@ -291,8 +291,8 @@ def cells():
         ),
         markdown(r"""
             The work grows linearly with the batch: a fixed part (the weights themselves),
-            plus the same amount for each row (its activations in every layer). The time does not follow it
-            here: on a network this small, the time of a step is mostly the library's
+            plus the same amount for each row (its activations in every layer). The time does
+            not follow it here: on a network this small, the time of a step is mostly the library's
             bookkeeping per operation, the same for 1 row as for 100, and only the largest
             batches add measurably. The same happens, at a much larger scale, on a GPU: its
             thousands of arithmetic units sit idle until the batch is large enough to fill
