@@ -28,8 +28,9 @@ test: $(STAMP)
 
 # The course as a student sees it: every notebook run in JupyterLab in headless Chromium
 # (tests/browser, marked `browser`; plain `make test` leaves them out, .ci/run runs both).
+# Two workers, each with its own JupyterLab and Chromium: one waits while the other computes.
 test-browser: $(STAMP) browser-deps
-	$(BIN)/python -m pytest -m browser tests/browser
+	$(BIN)/python -m pytest -m browser -n 2 --dist loadgroup tests/browser
 
 # Debian's Chromium for the browser tests (Playwright drives it; never `playwright install`).
 CHROMIUM := /usr/bin/chromium

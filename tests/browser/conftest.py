@@ -48,6 +48,26 @@ def files(root: Path) -> dict[str, int]:
     }
 
 
+def written_into(lab: Lab) -> list[str]:
+    """Files of the served course changed or added since the start, but the student's own
+    folder (Validate saves the notebook there first)."""
+    now = files(lab.root)
+    return sorted(
+        path for path in set(lab.files_at_start) | set(now)
+        if lab.files_at_start.get(path) != now.get(path) and not path.startswith("student/")
+    )  # fmt: skip
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "xdist_group: run on one pytest-xdist worker")
+
+
+def pytest_sessionstart(session):
+    """Old screenshots go, once, in the process that starts the workers (or the only one)."""
+    if not hasattr(session.config, "workerinput"):
+        shutil.rmtree(SCREENSHOTS, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def tree_before():
     return working_tree()
@@ -55,8 +75,7 @@ def tree_before():
 
 @pytest.fixture(scope="session")
 def screenshots():
-    shutil.rmtree(SCREENSHOTS, ignore_errors=True)
-    SCREENSHOTS.mkdir()
+    SCREENSHOTS.mkdir(exist_ok=True)
     return SCREENSHOTS
 
 
@@ -76,6 +95,8 @@ def lab(tmp_path_factory, tree_before):
     finally:
         left = server.stop()
         assert not left, f"processes of JupyterLab still running after SIGKILL: {left}"
+    changed = written_into(server)
+    assert not changed, f"written into the served course {root}: {changed}"
 
 
 @pytest.fixture(scope="session")

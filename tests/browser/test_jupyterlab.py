@@ -17,7 +17,7 @@ import shutil
 
 import nbformat
 import pytest
-from conftest import files, working_tree
+from conftest import working_tree, written_into
 from coursekit import ROOT
 from fixture_notebooks import FAULTS
 from labkit import CHROMIUM_FLAGS, Cell, Notebook, NotebookFailure, error_name
@@ -31,6 +31,13 @@ def present(folder: str, pattern: str) -> list[str]:
         for p in (ROOT / folder).glob(pattern)
         if ".ipynb_checkpoints" not in p.parts
     )
+
+
+def grouped(paths: list[str]) -> list:
+    """Each path as a parameter in the group of its assignment (or lecture): with
+    ``pytest -n 2 --dist loadgroup`` (make test-browser), a source notebook and its release
+    version run one after the other on the same worker, which reuses the source's run."""
+    return [pytest.param(p, marks=pytest.mark.xdist_group(p.split("/")[1]), id=p) for p in paths]
 
 
 RUN_CLEAN = present("notebooks", "**/*.ipynb") + present("source", "*/*.ipynb")
@@ -84,14 +91,14 @@ def test_chromium_is_debians_headless_without_background_traffic(browser):
     assert not missing, f"Chromium runs without {missing}:\n{text}"
 
 
-@pytest.mark.parametrize("path", RUN_CLEAN)
+@pytest.mark.parametrize("path", grouped(RUN_CLEAN))
 def test_notebook_runs_in_jupyterlab_without_error(lab, page, screenshots, path):
     """notebooks/ and source/: no error, everything rendered, widgets drawn, sliders live."""
     nb, problems = run_clean(page, lab, path, screenshots)
     nb.fail(problems)
 
 
-@pytest.mark.parametrize("path", RELEASED)
+@pytest.mark.parametrize("path", grouped(RELEASED))
 def test_release_notebook_fails_only_at_its_stubs(lab, page, screenshots, path):
     """release/: the only errors come from the answer cells' NotImplementedError stubs; the
     markdown renders, and every cell that ran shows the same kinds of output (plots, text,
@@ -220,15 +227,12 @@ LAB_FILES = re.compile(
 
 
 def test_nothing_was_written_into_the_course_or_the_working_tree(lab, tree_before):
-    """Runs last. In the served copy of the course: no file changed or added but the student's
+    """Runs last (in each worker, the lab fixture checks its own copy once more). In the
+    served copy of the course: no file changed or added but the student's
     own folder (Validate saves the notebook first) — no checkpoint, no autosave, nothing a
     notebook writes. In the repository (git status before and after): no JupyterLab file and
     no notebook changed. (Another program editing the repository meanwhile shows here too.)"""
-    now = files(lab.root)
-    changed = sorted(
-        path for path in set(lab.files_at_start) | set(now)
-        if lab.files_at_start.get(path) != now.get(path) and not path.startswith("student/")
-    )  # fmt: skip
+    changed = written_into(lab)
     assert not changed, f"written into the served course {lab.root}: {changed}"
 
     after = working_tree()
