@@ -1,6 +1,7 @@
-"""Fixtures of the browser tests: one JupyterLab for the session, serving a copy of the course,
-one headless Chromium, a fresh page per test, and a record of the working tree to prove that
-nothing was written into it."""
+"""Fixtures of the browser tests: one JupyterLab for the session (per pytest-xdist worker),
+serving a copy of the course, one headless Chromium with one page holding JupyterLab (each test
+closes its notebooks and their kernels), and a record of the working tree to prove that nothing
+was written into it."""
 
 from __future__ import annotations
 
