@@ -147,3 +147,18 @@ def html_text(path: Path) -> str:
 
 def leaks(text: str, secret_texts: set[str]) -> list[str]:
     return sorted(s for s in secret_texts if s in text)
+
+
+def reference_namespace(notebook: Path, grade_ids: list[str]) -> dict:
+    """The namespace left by running the named cells of a source notebook (given code and
+    reference answers), quietly: what a claims test checks the course's statements against."""
+    import contextlib
+    import io
+
+    nb = nbformat.read(notebook, as_version=4)
+    cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source for c in nb.cells}
+    namespace = {}
+    with contextlib.redirect_stdout(io.StringIO()):
+        for grade_id in grade_ids:
+            exec(compile(cells[grade_id], f"<{grade_id}>", "exec"), namespace)
+    return namespace

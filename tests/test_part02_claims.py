@@ -4,13 +4,10 @@ Work is counted in derivative-rule evaluations (``ad.count_operations``), not se
 same on every machine and every run.
 """
 
-import contextlib
-import io
 
-import nbformat
 import numpy as np
 import pytest
-from coursekit import ROOT
+from coursekit import ROOT, reference_namespace
 
 import autodiff_lib as ad
 from autodiff_lib.landscapes import quadratic
@@ -25,13 +22,7 @@ NEWTON_FAILURES = (ad.DivergenceError, np.linalg.LinAlgError)
 @pytest.fixture(scope="module")
 def ref():
     """The namespace of the notebook's given cells and its reference answers."""
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source for c in nb.cells}
-    namespace = {}
-    with contextlib.redirect_stdout(io.StringIO()):
-        for grade_id in REFERENCE_CELLS:
-            exec(compile(cells[grade_id], f"<{grade_id}>", "exec"), namespace)
-    return namespace
+    return reference_namespace(NOTEBOOK, REFERENCE_CELLS)
 
 
 def counted(run):

@@ -1,13 +1,10 @@
 """What part 03 claims, asserted on its reference solution (the source notebook's answers),
 with the notebook's data, architecture and default training settings."""
 
-import contextlib
-import io
 
-import nbformat
 import numpy as np
 import pytest
-from coursekit import ROOT
+from coursekit import ROOT, reference_namespace
 
 from autodiff_lib.metrics import mse, rmae
 from autodiff_lib.networks import init_mlp, mlp
@@ -21,13 +18,7 @@ REFERENCE_CELLS = [
 @pytest.fixture(scope="module")
 def ref():
     """The namespace of the notebook's given cells and its reference answers."""
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source for c in nb.cells}
-    namespace = {}
-    with contextlib.redirect_stdout(io.StringIO()):
-        for grade_id in REFERENCE_CELLS:
-            exec(compile(cells[grade_id], f"<{grade_id}>", "exec"), namespace)
-    return namespace
+    return reference_namespace(NOTEBOOK, REFERENCE_CELLS)
 
 
 @pytest.fixture(scope="module")

@@ -2,13 +2,10 @@
 on the notebook's quadratic and network and on random quadratics. Only counted steps and
 seeded numerics: no timings."""
 
-import contextlib
-import io
 
-import nbformat
 import numpy as np
 import pytest
-from coursekit import ROOT
+from coursekit import ROOT, reference_namespace
 
 import autodiff_lib as ad
 from autodiff_lib.landscapes import random_quadratic
@@ -23,13 +20,7 @@ REFERENCE_CELLS = [
 @pytest.fixture(scope="module")
 def ref():
     """The namespace of the notebook's given cells and its reference answers."""
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source for c in nb.cells}
-    namespace = {}
-    with contextlib.redirect_stdout(io.StringIO()):
-        for grade_id in REFERENCE_CELLS:
-            exec(compile(cells[grade_id], f"<{grade_id}>", "exec"), namespace)
-    return namespace
+    return reference_namespace(NOTEBOOK, REFERENCE_CELLS)
 
 
 def quadratics(ref):

@@ -2,13 +2,10 @@
 with the notebook's data, weights and seeds. The cost of a step is counted (floats held by its
 graph, rows it reads), never timed."""
 
-import contextlib
-import io
 
-import nbformat
 import numpy as np
 import pytest
-from coursekit import ROOT
+from coursekit import ROOT, reference_namespace
 
 from autodiff_lib.training import flatten, train
 
@@ -20,13 +17,7 @@ BATCH_SIZES = [1, 2, 5, 10, 20, 50, 100, 200]
 @pytest.fixture(scope="module")
 def ref():
     """The namespace of the notebook's given cells and its reference answers."""
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source for c in nb.cells}
-    namespace = {}
-    with contextlib.redirect_stdout(io.StringIO()):
-        for grade_id in REFERENCE_CELLS:
-            exec(compile(cells[grade_id], f"<{grade_id}>", "exec"), namespace)
-    return namespace
+    return reference_namespace(NOTEBOOK, REFERENCE_CELLS)
 
 
 def test_a_smaller_batch_makes_a_cheaper_step_exactly_linear_in_its_rows(ref):

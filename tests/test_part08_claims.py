@@ -1,13 +1,10 @@
 """What part 08 claims, asserted on its reference solution (the source notebook's answers),
 with the notebook's data, training settings and seeds."""
 
-import contextlib
-import io
 
-import nbformat
 import numpy as np
 import pytest
-from coursekit import ROOT
+from coursekit import ROOT, reference_namespace
 
 import autodiff_lib as ad
 from autodiff_lib.training import flatten, loss, train, unflatten
@@ -20,13 +17,7 @@ KEPT = np.unique(np.r_[0, np.geomspace(1, 1000, 40).astype(int)])
 @pytest.fixture(scope="module")
 def ref():
     """The namespace of the notebook's given cells and its reference answers."""
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source for c in nb.cells}
-    namespace = {}
-    with contextlib.redirect_stdout(io.StringIO()):
-        for grade_id in REFERENCE_CELLS:
-            exec(compile(cells[grade_id], f"<{grade_id}>", "exec"), namespace)
-    return namespace
+    return reference_namespace(NOTEBOOK, REFERENCE_CELLS)
 
 
 @pytest.fixture(scope="module")

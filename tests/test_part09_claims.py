@@ -4,10 +4,9 @@ the notebook's pool, split and training settings (1000 steps, batches of 10, ste
 import contextlib
 import io
 
-import nbformat
 import numpy as np
 import pytest
-from coursekit import ROOT
+from coursekit import ROOT, reference_namespace
 
 from autodiff_lib.training import loss
 
@@ -19,13 +18,7 @@ SAMPLE_SIZES = [10, 20, 40, 80, 160, 320, 500]
 @pytest.fixture(scope="module")
 def ref():
     """The namespace of the notebook's given cells and its reference answers."""
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source for c in nb.cells}
-    namespace = {}
-    with contextlib.redirect_stdout(io.StringIO()):
-        for grade_id in REFERENCE_CELLS:
-            exec(compile(cells[grade_id], f"<{grade_id}>", "exec"), namespace)
-    return namespace
+    return reference_namespace(NOTEBOOK, REFERENCE_CELLS)
 
 
 @pytest.fixture(scope="module")
