@@ -26,6 +26,7 @@ import nbformat
 from nbformat import v4
 
 from .cells import CHECK_OUTPUT
+from .points import fill_points
 
 ROOT = Path(__file__).resolve().parent.parent
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
@@ -66,6 +67,7 @@ def fingerprint(nb) -> str:
 def build(part) -> nbformat.NotebookNode:
     """The notebook of one builder, without outputs, with stable cell ids."""
     nb = v4.new_notebook(cells=part.cells())
+    fill_points(nb.cells, where=part.__name__)  # "(N points)" in headings, from the tests
     seen = set()
     for cell in nb.cells:
         if "nbgrader" not in cell.metadata:  # graded cells already carry their grade_id as id

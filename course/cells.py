@@ -16,6 +16,9 @@ A part's builder is a list of these calls, read top to bottom like the notebook 
                        argument) stays in the source, the student sees ``YOUR ANSWER HERE``
 =====================  =================================================================
 
+Points are given once, to ``tests`` and ``written_answer``: a heading writes ``{points}``
+where it states them, and the build fills them in (``course/points.py``).
+
 Cells whose output nbval compares on every run carry the tag ``CHECK_OUTPUT`` (their outputs
 are stored in the source notebook); cells that print timings carry ``IGNORE_OUTPUT``.
 Text is dedented and stripped, so builders can indent it like the code around it.

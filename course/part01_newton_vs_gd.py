@@ -158,7 +158,7 @@ def cells():
             * after a step that did **not** lower the loss, undo it (stay at the old point) and
               be more careful: $\eta \leftarrow \text{shrink}\cdot\eta$ (e.g. shrink $= 0.5$).
 
-            ### Exercise 1 (1 point): the step-size rule
+            ### Exercise 1 ({points}): the step-size rule
 
             Write `next_step_size`, which returns the step size for the next step.
         """),
@@ -195,7 +195,7 @@ def cells():
             points=1,
         ),
         markdown(r"""
-            ### Exercise 2 (5 points): gradient descent with an adaptive step size
+            ### Exercise 2 ({points}): gradient descent with an adaptive step size
 
             Write `gradient_descent(f, x0, step_size, tol, max_steps, grow, shrink)`:
 
@@ -371,7 +371,7 @@ def cells():
             points=1,
         ),
         markdown(r"""
-            ### Question (2 points, graded by hand)
+            ### Question ({points}, graded by hand)
 
             Why does gradient descent with a fixed step size fail on landscapes like this one,
             and why is an adaptive step size needed? Use what you saw in the three fixed-step

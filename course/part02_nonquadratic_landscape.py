@@ -77,7 +77,7 @@ def cells():
             Near $x^\star$, $f(x) \approx \tfrac12 (x-x^\star)^\top M^\top M\,(x-x^\star)$: the
             quadratic of part 01 with $A = M^\top M$. Far from it, $f$ grows only linearly.
 
-            ### Exercise 1 (2 points): the landscape
+            ### Exercise 1 ({points}): the landscape
 
             Write `log_cosh_landscape(M, x_star)`, which returns the function $f$ above (a
             function of one argument, the vector $x$), as `quadratic(A, x_star)` does in part 01.
@@ -332,7 +332,7 @@ def cells():
             fast convergence is kept. Far away, the step is cut down to what the model can be
             trusted for.
 
-            ### Exercise 2 (3 points): Newton's method with a line search
+            ### Exercise 2 ({points}): Newton's method with a line search
 
             Write `damped_newton(f, x0, tol, max_steps, max_halvings)`, for $f$ of a vector:
 
@@ -507,7 +507,7 @@ def cells():
             points=1,
         ),
         markdown(r"""
-            ### Question (2 points, graded by hand)
+            ### Question ({points}, graded by hand)
 
             Why does Newton's method need a step size on this landscape, and not on a quadratic?
             Why is a fixed step size (damping) not enough here, and why does the line search not

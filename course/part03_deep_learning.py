@@ -118,7 +118,7 @@ def cells():
             check_output=True,
         ),
         markdown(r"""
-            ### Exercise 1 (2 points): the forward pass
+            ### Exercise 1 ({points}): the forward pass
 
             Write `forward(params, x)` for any number of layers (`len(params) // 2` of them).
             Use `ad.matmul` and `ad.tanh` (or `@` and `np.tanh`, which also work on the
@@ -219,7 +219,7 @@ def cells():
 
             where $N$ is the number of entries (samples times outputs).
 
-            ### Exercise 2 (1 point): the mean squared error
+            ### Exercise 2 ({points}): the mean squared error
 
             Write `mse(prediction, target)` for two arrays of the same shape, with
             `autodiff_lib`'s functions so that it can be differentiated.
@@ -298,7 +298,7 @@ def cells():
             $$W_k \leftarrow W_k - \eta\,\frac{\partial\,\text{loss}}{\partial W_k}, \qquad
               b_k \leftarrow b_k - \eta\,\frac{\partial\,\text{loss}}{\partial b_k}.$$
 
-            ### Exercise 3 (1 point): the update
+            ### Exercise 3 ({points}): the update
 
             Write `gradient_step(params, grads, step_size)`, which returns a **new** list of
             updated arrays and leaves `params` as it was (no in-place `-=`: the caller may
@@ -350,7 +350,7 @@ def cells():
             one smaller if `batch_size` does not divide the number of samples). A new shuffle
             each epoch keeps the batches from always grouping the same samples.
 
-            ### Exercise 4 (2 points): one epoch of mini-batches
+            ### Exercise 4 ({points}): one epoch of mini-batches
 
             Write `minibatches(n_samples, batch_size, rng)`, which returns a list of integer
             index arrays: a random order of `0, ..., n_samples - 1` (use `rng.permutation`, so
@@ -424,7 +424,7 @@ def cells():
             and take a gradient step. After each epoch it records the loss on all samples and
             shows it beside a progress bar.
 
-            ### Exercise 5 (2 points): one epoch of training
+            ### Exercise 5 ({points}): one epoch of training
 
             Complete the loop with `minibatches(len(x), batch_size, rng)`,
             `value_and_grad_loss` and `gradient_step`.
@@ -627,7 +627,7 @@ def cells():
             check_output=True,
         ),
         markdown(r"""
-            ### Question (2 points, graded by hand)
+            ### Question ({points}, graded by hand)
 
             Explain what you see in the two runs above. Why does training from all-zero weights
             change nothing but the output bias, and why do the hidden units of the all-$0.5$

@@ -119,7 +119,7 @@ def cells():
             differential $g^\top A$ of $x$, that is $A^\top g$: one more matrix-vector product,
             and no $m \times n$ array of terms anywhere.
 
-            ## Exercise 1 (2 points): a fused operator
+            ## Exercise 1 ({points}): a fused operator
 
             A user adds a primitive to the library in two statements (the package docstring,
             `help(ad)`, shows them too):
@@ -196,7 +196,7 @@ def cells():
             points=2,
         ),
         markdown(r"""
-            ## Exercise 2 (3 points): a batch of vectors, and derivatives of any order
+            ## Exercise 2 ({points}): a batch of vectors, and derivatives of any order
 
             `jacobian` and `hessian` push many differentials through **one** backward sweep:
             rules are linear in `g`, so the rows of a whole Jacobian can travel together. A
@@ -457,7 +457,7 @@ def cells():
             know that nobody will differentiate the gradient with respect to them later, so it
             *recorded* the backward sweep as a graph too (that is how `hessian` works).
 
-            ### Exercise 3 (2 points): mark the data constant
+            ### Exercise 3 ({points}): mark the data constant
 
             Write `constant_data_loss(w, X, y)`: the same loss as `data_loss`, with `ad.matmul`
             as there, but with `X` and `y` marked constant (`ad.constant(t)` is a constant
@@ -587,7 +587,7 @@ def cells():
             more: one node and one rule, where `matmul` of a vector takes three (a reshape on
             each side of the product).
 
-            ### Question (3 points, graded by hand)
+            ### Question ({points}, graded by hand)
 
             Real libraries use both tricks. Where do PyTorch, JAX or HIPS autograd let a user
             (or do their authors) fuse operations under one hand-written derivative rule, and

@@ -181,7 +181,7 @@ def cells():
             the count is $3\,(2^k - 1)$: the differential $dy/dx_j$ is recomputed once for every
             path from $x_0$ to $x_j$.
 
-            ## Exercise 1 (4 points): the differential cache
+            ## Exercise 1 ({points}): the differential cache
 
             Write `cached_chain_rule(y, x, users, counts, cache)`: the same recursion as
             `chain_rule`, with the same arguments, plus `cache`, a dictionary of the
@@ -390,7 +390,7 @@ def cells():
             check_output=True,
         ),
         markdown(r"""
-            ### Question (3 points, graded by hand)
+            ### Question ({points}, graded by hand)
 
             1. Why does memoizing the differentials by the pair $(y, x)$ give the asymptotic
                cost of backpropagation? Count the rule evaluations with and without the cache

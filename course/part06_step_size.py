@@ -158,7 +158,7 @@ def cells():
             $\kappa$ is what the integration chapter calls a **stiff** equation: the fastest
             mode limits the step, the slowest sets how long to go.
 
-            ### Exercise 1 (1 point): the largest stable step
+            ### Exercise 1 ({points}): the largest stable step
 
             Write `stability_limit(H)`: for a symmetric positive definite Hessian `H`, the step
             size $2/\lambda_{\max}(H)$ above which gradient descent on the quadratic diverges.
@@ -214,7 +214,7 @@ def cells():
             * **step decay**: $\eta_k = \eta_0\, \gamma^{\lfloor k / m \rfloor}$, the step
               size multiplied by $\gamma$ every $m$ steps (constant in between).
 
-            ### Exercise 2 (2 points): two schedules
+            ### Exercise 2 ({points}): two schedules
 
             Write `exponential_decay(eta0, rate)` and `step_decay(eta0, factor, every)`. Each
             returns a **function** of the step number `k` (an int, from 0) that gives
@@ -297,7 +297,7 @@ def cells():
               `blow_up` $\cdot f(x_0)$: no point in going on;
             * **max_steps**: neither happened within `max_steps` steps.
 
-            ### Exercise 3 (3 points): gradient descent with a schedule and a stopping rule
+            ### Exercise 3 ({points}): gradient descent with a schedule and a stopping rule
 
             Write `descend(f, x0, schedule, tol, max_steps, blow_up)`. Step $k$ (from $0$) is
             $x_{k+1} = x_k - \eta_k \nabla f(x_k)$ with $\eta_k$ = `schedule(k)`; use
@@ -558,7 +558,7 @@ def cells():
             small ones at the end: they reach the lowest loss, and the exponential decay stops by
             itself.
 
-            ### Question (2 points, graded by hand)
+            ### Question ({points}, graded by hand)
 
             Gradient descent is the explicit Euler method for the gradient flow
             $dx/dt = -\nabla f(x)$. Use this to explain (a) why a constant step size must stay

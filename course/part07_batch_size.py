@@ -86,7 +86,7 @@ def cells():
         markdown(r"""
             ## The mini-batch gradient
 
-            ### Exercise 1 (2 points): the estimate
+            ### Exercise 1 ({points}): the estimate
 
             Write `minibatch_gradient(params, x, y, batch_size, rng)`: draw `batch_size`
             **different** sample indices at random with
@@ -139,7 +139,7 @@ def cells():
             points=2,
         ),
         markdown(r"""
-            ### Exercise 2 (2 points): how far it strays
+            ### Exercise 2 ({points}): how far it strays
 
             The **spread** of the estimate around the full gradient $g$ is the root mean
             square of the distance over many draws,
@@ -370,7 +370,7 @@ def cells():
             one that decays (part 06), damps the jumps; a larger batch removes their cause, at
             the cost of more work per step.
 
-            ### Question (2 points, graded by hand)
+            ### Question ({points}, graded by hand)
 
             In practice the batch size is chosen by trial and error on the hardware at hand and
             then rarely changed during training. Using what you measured above (work per step,

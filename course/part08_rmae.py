@@ -152,7 +152,7 @@ def cells():
             The true $W_L, b_L$ are one candidate in this minimum, so the refitted network's loss
             on the samples **cannot** be higher than the truth's, whatever the data.
 
-            ### Exercise 1 (2 points): the best output layer
+            ### Exercise 1 ({points}): the best output layer
 
             Write `fit_output_layer(params, x, y)`: compute $h$ for the hidden layers of
             `params` (all but the last two arrays; `mlp(params[:-2], x)` is their output before
@@ -233,7 +233,7 @@ def cells():
             The truth is optimal in a different sense: **on average over new samples** from the
             same source, nothing beats it. Let us draw some.
 
-            ### Exercise 2 (1 point): new samples from the teacher
+            ### Exercise 2 ({points}): new samples from the teacher
 
             Write `fresh_samples(data, n, seed)`: `n` new samples from the same teacher and
             noise level as `data`. With `rng = np.random.default_rng(seed)`, draw the inputs
@@ -311,7 +311,7 @@ def cells():
             plt.show()
         """),
         markdown(r"""
-            ### Question (2 points, graded by hand)
+            ### Question ({points}, graded by hand)
 
             Explain why training from the true weights made the RMAE on the samples negative,
             although the architecture is right and too small to interpolate the samples, and

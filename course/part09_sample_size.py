@@ -75,7 +75,7 @@ def cells():
             training set. (Taking, say, the last rows instead would be safe only if the rows
             were in random order; shuffling makes sure.)
 
-            ### Exercise 1 (2 points): the split
+            ### Exercise 1 ({points}): the split
 
             Write `split(x, y, n_test, rng)`, which returns
             `(x_train, y_train, x_test, y_test)`: with `order = rng.permutation(len(x))`, the
@@ -143,7 +143,7 @@ def cells():
             check_output=True,
         ),
         markdown(r"""
-            ### Exercise 2 (1 point): the evaluation
+            ### Exercise 2 ({points}): the evaluation
 
             Write `evaluate(params, x_train, y_train, x_test, y_test)`, which returns the pair
             `(training loss, test loss)`: the mean squared error of the network with weights
@@ -268,7 +268,7 @@ def cells():
             between, both wobble with the particular samples and the training run: each point
             is one run on one sample.
 
-            ### Question (2 points, graded by hand)
+            ### Question ({points}, graded by hand)
 
             When the sample shrinks at fixed batch size, step size and number of steps, does
             the training loss go up? Explain what you observe, why, and whether it is what you
