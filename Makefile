@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # nbgrader runs helper programs (alembic) by name: the environment's bin comes first.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: lab test lint benchmark clean notebooks release grade feedback browser-deps test-browser
+.PHONY: lab test lint benchmark clean notebooks release grade feedback export collect browser-deps test-browser
 
 # Create the virtual environment and install the package with the course and dev extras.
 $(STAMP): pyproject.toml
@@ -19,9 +19,13 @@ $(STAMP): pyproject.toml
 # JupyterLab at the root, on this machine only. nbgrader's extensions (formgrader, create and
 # validate assignment, assignment list) are enabled by installing nbgrader. JupyterLab refuses
 # to run as root unless told, as in a container: then it is told.
+# nbgrader's panels look for an exchange (the hub's shared folder): on this machine they get
+# .exchange/ (git-ignored) through course/lab/, instead of warning about a system folder.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+LAB_CONFIG := $(CURDIR)/course/lab$(if $(JUPYTER_CONFIG_PATH),:$(JUPYTER_CONFIG_PATH))
 lab: $(STAMP)
-	$(BIN)/jupyter lab --ip=127.0.0.1 --ServerApp.root_dir=. $(ALLOW_ROOT) $(ARGS)
+	mkdir -p .exchange
+	JUPYTER_CONFIG_PATH=$(LAB_CONFIG) $(BIN)/jupyter lab --ip=127.0.0.1 --ServerApp.root_dir=. $(ALLOW_ROOT) $(ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
@@ -56,9 +60,19 @@ release: notebooks
 grade: $(STAMP)
 	$(BIN)/python -m course.grades $(ARGS)
 
-# Feedback (HTML, hidden tests removed) under feedback/<student>/<assignment>/.
+# Feedback (HTML, hidden tests removed) under feedback/<student>/<assignment>/, for the
+# submissions with nothing left to grade by hand. ARGS: --include-ungraded, --force, --student=ID.
 feedback: $(STAMP)
-	$(BIN)/nbgrader generate_feedback '*' $(ARGS)
+	$(BIN)/python -m course.feedback $(ARGS)
+
+# The grades as CSV (grades.csv, git-ignored) for a learning-management system. ARGS: --to=FILE.
+export: $(STAMP)
+	$(BIN)/python -m course.export $(ARGS)
+
+# A hand-in received by hand, with the time it came in:
+# make collect ARGS="STUDENT ASSIGNMENT FILE... [--at 2026-10-12T23:59+02:00]"
+collect: $(STAMP)
+	$(BIN)/python -m course.collect $(ARGS)
 
 benchmark: $(STAMP)
 	$(BIN)/python -m benchmarks

@@ -10,11 +10,16 @@ from pathlib import Path
 
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.converters import GenerateAssignment
+from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import GetGrades
 
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))  # the course's own preprocessors live in ./course
+from course.export import CourseCsvExport  # noqa: E402
+from course.feedback import DescribeFigures  # noqa: E402
+from course.late_work import PenaltyPerDayLate  # noqa: E402
 from course.nbgrader_plugins import HideHiddenTests, StripRunMetadata  # noqa: E402
+from course.resubmissions import RECORD  # noqa: E402
 
 c = get_config()  # noqa: F821  (provided by traitlets when it loads this file)
 
@@ -26,6 +31,10 @@ c.CourseDirectory.release_directory = "release"  # student versions (committed)
 c.CourseDirectory.submitted_directory = "submitted"  # submitted/<student>/<assignment>/
 c.CourseDirectory.autograded_directory = "autograded"
 c.CourseDirectory.feedback_directory = "feedback"
+
+# make grade notes beside each graded submission the hash of the files it was graded from
+# (course/resubmissions.py); that note is not copied into feedback/.
+c.CourseDirectory.ignore = [*CourseDirectory.ignore.default(), RECORD]
 
 # The gradebook: an SQLite file (git-ignored, created on first use, nothing to start).
 # A shared deployment points NBGRADER_DB_URL at its database, e.g. postgresql://...
@@ -44,4 +53,21 @@ c.Execute.interrupt_on_timeout = True
 
 # -- feedback: nbgrader shows hidden tests in feedback, and failing hidden asserts in their ---
 # tracebacks; HideHiddenTests removes both, leaving the name of the error.
-c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+# DescribeFigures gives each figure a description (nbconvert warns about images without one).
+c.GenerateFeedback.preprocessors = [
+    GetGrades,
+    HideHiddenTests,
+    DescribeFigures,
+    CSSHTMLHeaderPreprocessor,
+]
+
+# -- late work: due dates are in course/due_dates.csv (make grade copies them into the
+# gradebook); work handed in after its due date loses 10% of its score per day started, after
+# 15 minutes of grace, at most all of it. Why this policy: course/late_work.py.
+c.AssignLatePenalties.plugin_class = PenaltyPerDayLate
+c.PenaltyPerDayLate.percent_per_day = 10
+c.PenaltyPerDayLate.grace_minutes = 15
+
+# -- export: `nbgrader export` (and make export) write nbgrader's CSV columns plus whether each
+# row was submitted, how late, and which written answers still wait for manual grading.
+c.ExportApp.plugin_class = CourseCsvExport

@@ -45,6 +45,19 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
+from .changed_cells import change_notes
+from .manual_grades import keep_manual_grades, snapshot_manual_grades
+from .quiet import silence_known_warnings
+from .resubmissions import (
+    GRADED_BEFORE,
+    clear_graded,
+    grading_reason,
+    ignored_patterns,
+    record_graded,
+    submission_digest,
+)
+from .score_table import LEGEND, format_table, late_notes, score_table
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TIMEOUT = 1800  # seconds for one submission, all its notebooks (cells have their own)
 
@@ -89,33 +102,6 @@ def submissions(root=ROOT) -> list[tuple[str, str]]:
         for a in submitted.glob("*/*")
         if a.is_dir() and not a.name.startswith(".")
     )
-
-
-# -- deciding what to grade -------------------------------------------------------------------
-def read_timestamp(folder: Path):
-    """The time in ``folder/timestamp.txt`` (written by nbgrader), or None."""
-    from nbgrader.utils import parse_utc
-
-    try:
-        text = (folder / "timestamp.txt").read_text().strip()
-        return parse_utc(text) if text else None
-    except (OSError, ValueError):
-        return None
-
-
-def needs_grading(root, config, student, assignment, force=False) -> bool:
-    """nbgrader's rule, checked here to save starting it: grade what was never graded (or not
-    every notebook of), what was resubmitted since (a newer timestamp.txt), or, with
-    ``--force``, everything."""
-    graded = root / config.autograded_directory / student / assignment
-    submitted = root / config.submitted_directory / student / assignment
-    if force or not graded.is_dir():
-        return True
-    if any(not (graded / nb.name).exists() for nb in submitted.glob("*.ipynb")):
-        return True
-    new = read_timestamp(submitted)
-    old = read_timestamp(graded)
-    return new is not None and old is not None and new > old
 
 
 # -- one submission, in its own process --------------------------------------------------------
@@ -319,47 +305,46 @@ def report_outcome(outcome: Outcome) -> None:
     print(f"--- end of the log for {where} ---\n", flush=True)
 
 
-# -- the table -------------------------------------------------------------------------------
-def score_table(root=ROOT) -> tuple[list[str], list[str], dict]:
-    """Students, assignments and ``{(student, assignment): cell text}`` for the report."""
-    from nbgrader.api import Gradebook, MissingEntry
+# -- a run of make grade: what changed is graded again, grades given by hand are kept --------
+def grade_and_keep(fresh, reasons, args, extra, config):
+    """Grade ``fresh`` (with ``reasons[key]`` saying why each one), recording the hash of the
+    files each was graded from and keeping the manual grades of unchanged written answers."""
+    from nbgrader.api import Gradebook
 
-    config = course_config(root)
-    submitted = set(submissions(root))
-    autograded = root / config.autograded_directory
-    cells = {}
+    ignore = ignored_patterns(config)
+    submitted = ROOT / config.submitted_directory
+    graded = ROOT / config.autograded_directory
+    digests = {(s, a): submission_digest(submitted / s / a, ignore) for s, a in fresh}
     with Gradebook(config.db_url, config.course_id) as gb:
-        assignments = sorted({a.name for a in gb.assignments} | {a for _, a in submitted})
-        students = sorted({s.id for s in gb.students} | {s for s, _ in submitted})
-        for student in students:
-            for assignment in assignments:
-                if (student, assignment) not in submitted:
-                    cells[student, assignment] = "-"
-                    continue
-                try:
-                    graded = (autograded / student / assignment).is_dir()
-                    submission = gb.find_submission(assignment, student) if graded else None
-                except MissingEntry:
-                    submission = None
-                if submission is None:
-                    cells[student, assignment] = "FAILED"
-                else:
-                    pending = "*" if submission.needs_manual_grade else " "
-                    cells[student, assignment] = (
-                        f"{submission.score:g} / {submission.max_score:g}{pending}"
-                    )
-    return students, assignments, cells
+        manual = {(s, a): snapshot_manual_grades(gb, graded / s / a, s, a) for s, a in fresh}
+    for key in fresh:
+        if reasons[key] in ("changed", "unrecorded", "incomplete"):  # nbgrader would skip it
+            clear_graded(ROOT, config, *key)
+    print(f"Grading {len(fresh)} submission(s), {min(args.jobs, max(1, len(fresh)))} at a time.")
+    outcomes = grade_all(fresh, args.jobs, extra, args.timeout)
+    with Gradebook(config.db_url, config.course_id) as gb:
+        for outcome in outcomes:
+            key = (outcome.student, outcome.assignment)
+            if outcome.ok:
+                record_graded(ROOT, config, *key, digests[key])
+                if manual[key]:
+                    keep_manual_grades(gb, manual[key], graded / key[0] / key[1], *key)
+    return outcomes
 
 
-def format_table(students, assignments, cells) -> str:
-    width = max([len("student")] + [len(s) for s in students])
-    columns = [max([len(a)] + [len(cells[s, a]) for s in students]) for a in assignments]
-    header = [a.rjust(w) for a, w in zip(assignments, columns, strict=True)]
-    lines = ["  ".join(["student".ljust(width), *header])]
-    for student in students:
-        row = [cells[student, a].rjust(w) for a, w in zip(assignments, columns, strict=True)]
-        lines.append("  ".join([student.ljust(width)] + row))
-    return "\n".join(lines)
+def print_notes(fresh, reasons, outcomes, config) -> None:
+    """Under the table: what was graded again and why, late work, and what nbgrader's logs say
+    an instructor should look at."""
+    again = [key for key in fresh if reasons[key] in GRADED_BEFORE]
+    forced = [key for key in again if reasons[key] == "forced"]
+    notes = [f"- {s} / {a}: graded again, {GRADED_BEFORE[reasons[s, a]]}"
+             for s, a in again if reasons[s, a] != "forced"]  # fmt: skip
+    if forced:
+        notes.append(f"- {len(forced)} submission(s) graded again (--force)")
+    graded = [(o.student, o.assignment) for o in outcomes if o.ok]
+    notes += late_notes(ROOT) + change_notes(ROOT, config, graded)
+    if notes:
+        print("\nNotes:\n" + "\n".join(notes))
 
 
 def parse_args(argv):
@@ -387,6 +372,7 @@ def parse_args(argv):
 
 def main(argv=None) -> int:
     args, extra = parse_args(sys.argv[1:] if argv is None else argv)
+    silence_known_warnings()
     config = course_config()
     todo = [
         (student, assignment)
@@ -396,16 +382,25 @@ def main(argv=None) -> int:
     if not todo:
         print("Nothing to grade: no submitted/<student>/<assignment>/ folders.")
         return 0
-    fresh = [(s, a) for s, a in todo if needs_grading(ROOT, config, s, a, args.force)]
+    reasons = {key: grading_reason(ROOT, config, *key, force=args.force) for key in todo}
+    fresh = [key for key in todo if reasons[key]]
+    if fresh and PROCESSES.get_start_method() == "forkserver":
+        multiprocessing.forkserver.ensure_running()  # it imports nbgrader while we go on
+    from .late_work import update_late_work  # imports nbgrader
+
+    for change in update_late_work(ROOT, config):  # due dates first: nbgrader reads them
+        print(f"Gradebook: {change}.")
     if len(fresh) < len(todo):
-        print(f"{len(todo) - len(fresh)} submission(s) graded before and not resubmitted: "
+        print(f"{len(todo) - len(fresh)} submission(s) unchanged since they were graded: "
               "skipped (--force regrades them).")  # fmt: skip
     extra = [*extra, "--force"] if args.force else extra
-    print(f"Grading {len(fresh)} submission(s), {min(args.jobs, max(1, len(fresh)))} at a time.")
-    outcomes = grade_all(fresh, args.jobs, extra, args.timeout)
-    students, assignments, cells = score_table()
-    print("\nScores (points / possible; * = written answers not graded by hand yet):\n")
+    outcomes = grade_and_keep(fresh, reasons, args, extra, config) if fresh else []
+    update_late_work(ROOT, config)  # penalties from the new scores
+    regraded = {key for key in fresh if reasons[key] in GRADED_BEFORE}
+    students, assignments, cells = score_table(ROOT, regraded)
+    print(f"\nScores ({LEGEND}):\n")
     print(format_table(students, assignments, cells))
+    print_notes(fresh, reasons, outcomes, config)
     failed = sorted({(o.student, o.assignment) for o in outcomes if not o.ok} | {
         (s, a) for (s, a), text in cells.items() if text == "FAILED"
     })  # fmt: skip

@@ -15,7 +15,7 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import List, Unicode
 
-__all__ = ["HideHiddenTests", "StripRunMetadata", "split_hidden_tests"]
+__all__ = ["FeedbackPreprocessor", "HideHiddenTests", "StripRunMetadata", "split_hidden_tests"]
 
 
 class StripRunMetadata(NbGraderPreprocessor):
@@ -67,7 +67,18 @@ def split_hidden_tests(source, begin="BEGIN HIDDEN TESTS", end="END HIDDEN TESTS
     return visible, hidden
 
 
-class HideHiddenTests(NbGraderPreprocessor):
+class FeedbackPreprocessor(NbGraderPreprocessor):
+    """Base of the course's feedback preprocessors. nbgrader's base class re-declares nbconvert's
+    ``display_data_priority`` without ``config=True``; the HTML exporter configures that option
+    for every preprocessor, and traitlets then warns "Config option `display_data_priority` not
+    recognized". Declared configurable again here, as nbgrader's own GetGrades does."""
+
+    display_data_priority = List(NbGraderPreprocessor.display_data_priority.default()).tag(
+        config=True
+    )
+
+
+class HideHiddenTests(FeedbackPreprocessor):
     """Show students that a hidden test failed, never what it is."""
 
     begin_test_delimeter = Unicode("BEGIN HIDDEN TESTS").tag(config=True)  # nbgrader's spelling

@@ -34,11 +34,17 @@ def test_nbgraders_server_and_lab_extensions_are_enabled_by_installing_it():
 
 
 def make_lab_command():
-    """The command ``make lab`` runs (after its set-up step), as a list of arguments."""
+    """The command ``make lab`` runs (after its set-up steps), as ``(environment, arguments)``:
+    the variables it sets on the command line, then the command itself."""
     dry = subprocess.run(["make", "-n", "lab"], cwd=ROOT, capture_output=True, text=True)
     lines = [line for line in dry.stdout.splitlines() if " lab" in line and "jupyter" in line]
     assert len(lines) == 1, dry.stdout
-    return shlex.split(lines[0])
+    words = shlex.split(lines[0])
+    settings = {}
+    while "=" in words[0] and not words[0].startswith("-"):
+        name, _, value = words.pop(0).partition("=")
+        settings[name] = value
+    return settings, words
 
 
 def listening_addresses(port):
@@ -64,14 +70,17 @@ def free_port():
 def lab(tmp_path):
     """``make lab``'s command, started in a copy of the course without a browser or token."""
     root = copy_course(tmp_path / "course")
-    command = make_lab_command()
+    settings, command = make_lab_command()
     assert command[0].endswith("jupyter")
+    (root / ".exchange").mkdir()  # make lab's first step
     port = free_port()
     env = environment() | {"JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
+    env |= {name: value.replace(str(ROOT), str(root)) for name, value in settings.items()}
+    log = tmp_path / "lab.log"
     server = subprocess.Popen(
         [str(BIN / "jupyter"), *command[1:], f"--port={port}", "--no-browser",
          "--IdentityProvider.token=", "--ServerApp.password="],
-        cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=root, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
         for _ in range(120):
@@ -81,7 +90,7 @@ def lab(tmp_path):
             except OSError:
                 assert server.poll() is None, "JupyterLab exited"
                 time.sleep(0.25)
-        yield {"port": port, "command": command}
+        yield {"port": port, "command": command, "log": log, "root": root}
     finally:
         server.terminate()
         try:
@@ -103,3 +112,15 @@ def test_make_lab_serves_the_course_on_loopback_only_with_the_formgrader(lab):
     api = f"http://127.0.0.1:{port}/formgrader/api/assignments"
     assignments = json.load(urllib.request.urlopen(api, timeout=30))  # reads nbgrader_config.py
     assert "01_newton_vs_gd" in {a["name"] for a in assignments}
+
+
+def test_make_lab_gives_nbgraders_panels_an_exchange_of_its_own(lab):
+    """The Assignments and Courses panels ask nbgrader's exchange; under make lab it is the
+    course's .exchange/, so they answer, and nothing warns about a system folder."""
+    port = lab["port"]
+    for path in ["assignments?course_id=autodiff", "courses"]:
+        answer = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/{path}", timeout=60))
+        assert answer["success"], (path, answer)
+    log = lab["log"].read_text()
+    assert "Unwritable directory" not in log and "exchange directory does not exist" not in log
+    assert "/usr/local/share/nbgrader/exchange" not in log, log
