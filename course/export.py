@@ -2,12 +2,13 @@
 
 One row per student of the gradebook and assignment, as nbgrader's own CSV export writes them
 (``CourseCsvExport`` extends its plugin, and ``nbgrader_config.py`` makes ``nbgrader export``
-use it too), plus four columns: ``submitted`` (yes/no: a zero for work never handed in is not a
-zero earned), ``hours_late``, ``manual_grading_pending`` (yes/no) and ``pending_answers`` (the
-written answers that wait). The file is written with Python's ``csv`` module, so names holding
-commas or quotes stay in their column. Before writing, due dates and late penalties are brought
-up to date (``course/late_work.py``). The default file, ``grades.csv``, is git-ignored, as is
-every ``*.csv`` but the due dates: grades and rosters are never committed by accident.
+use it too), plus the roster's ``lms_user_id`` and four columns: ``submitted`` (yes/no: a zero
+for work never handed in is not a zero earned), ``hours_late``, ``manual_grading_pending``
+(yes/no) and ``pending_answers`` (the written answers that wait). The file is written with
+Python's ``csv`` module, so names holding commas or quotes stay in their column. Before writing,
+due dates and late penalties are brought up to date (``course/late_work.py``). The default
+file, ``grades.csv``, is git-ignored, as is every ``*.csv`` but the due dates: grades and
+rosters are never committed by accident.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ class CourseCsvExport(CsvExportPlugin):
     """nbgrader's CSV export, with the columns a grade book needs to act on each row."""
 
     def rows(self, gradebook):
-        """A dict per (assignment, student) of the gradebook, in nbgrader's order."""
+        """A dict per (assignment, student) of the gradebook, sorted by both."""
         from .manual_grades import pending_answers
 
         only_assignments, only_students = (
@@ -67,6 +68,7 @@ class CourseCsvExport(CsvExportPlugin):
                     "last_name": student.last_name,
                     "first_name": student.first_name,
                     "email": student.email,
+                    "lms_user_id": student.lms_user_id,
                     "max_score": assignment.max_score,
                 }
                 try:

@@ -8,9 +8,12 @@ past ``--timeout`` seconds costs that submission alone: it is reported, the othe
 The processes are forked from a server that imported nbgrader once (multiprocessing's
 forkserver), since that import is a large part of grading a short notebook.
 Grading writes to ``autograded/`` and the gradebook and never touches ``submitted/``.
-A submission already graded is skipped unless it was resubmitted (nbgrader's own rule); other
-options go to ``nbgrader autograde`` (``--force`` regrades everything, ``--student=ID`` grades
-one student, ``--assignment=ID`` one assignment, ``--Execute.timeout=10`` sets the cell timeout).
+A submission already graded is skipped unless its files changed since (``course/resubmissions.py``);
+the written answers graded by hand that did not change keep their grades
+(``course/manual_grades.py``); due dates and late penalties are brought up to date before and
+after (``course/late_work.py``). Other options go to ``nbgrader autograde`` (``--force``
+regrades everything, ``--student=ID`` grades one student, ``--assignment=ID`` one assignment,
+``--Execute.timeout=10`` sets the cell timeout).
 
 SQLite takes one writer at a time, and concurrent nbgrader processes writing to one file fail
 with "database is locked". So on SQLite every worker grades into its own copy of the gradebook,
@@ -20,10 +23,11 @@ each grade's automatic score, the automatic comments, the late penalty); manual 
 in the gradebook are kept. A database server (``NBGRADER_DB_URL=postgresql://...``) takes
 concurrent writers: there the workers write to it directly.
 
-The table is read back from the gradebook (``nbgrader.api.Gradebook``): the score of each
-student in each assignment, ``*`` where written answers still wait for manual grading, and
-``FAILED`` where grading broke (an unreadable notebook, a timeout): that student's work stays
-in ``submitted/`` and the others are graded anyway. The exit status is 1 if any grading failed.
+The table is read back from the gradebook (``course/score_table.py``): the score of each
+student in each assignment, ``*`` where written answers still wait for manual grading, ``R``
+where graded again, ``L`` where late, and ``FAILED`` where grading broke (an unreadable notebook,
+a timeout): that student's work stays in ``submitted/`` and the others are graded anyway. Notes
+under it say what an instructor should act on. The exit status is 1 if any grading failed.
 """
 
 from __future__ import annotations
@@ -333,8 +337,8 @@ def grade_and_keep(fresh, reasons, args, extra, config):
 
 
 def print_notes(fresh, reasons, outcomes, config) -> None:
-    """Under the table: what was graded again and why, late work, and what nbgrader's logs say
-    an instructor should look at."""
+    """Under the table: what was graded again and why, late work, hand-ins with no timestamp,
+    and cells the students changed that grading restored."""
     again = [key for key in fresh if reasons[key] in GRADED_BEFORE]
     forced = [key for key in again if reasons[key] == "forced"]
     notes = [f"- {s} / {a}: graded again, {GRADED_BEFORE[reasons[s, a]]}"

@@ -114,16 +114,18 @@ def describe_lateness(seconds: float) -> str:
 
 
 def update_late_work(root, config) -> list[str]:
-    """Due dates from ``course/due_dates.csv`` into the gradebook, then every late penalty
-    computed again; returns the due dates that changed, as lines for the log."""
+    """Due dates from ``course/due_dates.csv`` and extensions from ``extensions.csv`` into the
+    gradebook, then every late penalty computed again; returns what changed, as log lines."""
     from nbgrader.api import Gradebook
 
-    from .deadlines import read_due_dates, record_due_dates
+    from .deadlines import read_due_dates, read_extensions, record_due_dates, record_extensions
 
     source = root / config.source_directory
     assignments = sorted(p.name for p in source.iterdir() if any(p.glob("*.ipynb")))
     due = read_due_dates(root, assignments)
+    extended = read_extensions(root, assignments)
     with Gradebook(config.db_url, config.course_id) as gradebook:
         changed = record_due_dates(gradebook, due)
+        changed += record_extensions(gradebook, extended)
         reassess_penalties(gradebook, late_plugin(root))
     return changed

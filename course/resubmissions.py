@@ -77,8 +77,9 @@ def grading_reason(root: Path, config, student: str, assignment: str, force=Fals
         return "new"
     if force:
         return "forced"
-    if any(not (graded / nb.name).exists() for nb in submitted.glob("*.ipynb")):
-        return "incomplete"
+    known = {p.name for p in (root / config.source_directory / assignment).glob("*.ipynb")}
+    if any(not (graded / nb.name).exists() for nb in submitted.glob("*.ipynb") if nb.name in known):
+        return "incomplete"  # (a notebook nbgrader does not know is never graded: not counted)
     record = graded / RECORD
     if not record.exists():
         return "unrecorded"

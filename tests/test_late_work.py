@@ -1,15 +1,17 @@
 """Due dates from course/due_dates.csv, the late-penalty policy, and make collect's checks."""
 
 import datetime
+import warnings
 
 import nbformat
 import pytest
-from coursekit import ROOT, assignments, copy_course
+from coursekit import ROOT, assignments, copy_course, environment
 
 from course.collect import collect
 from course.deadlines import read_due_dates
 from course.grades import course_config
 from course.late_work import PenaltyPerDayLate, describe_lateness, late_plugin
+from course.quiet import silence_known_warnings
 
 HOUR, DAY = 3600, 86400
 
@@ -108,3 +110,46 @@ def test_collect_refuses_a_time_older_than_the_hand_in_in_place(course):
         collect(root, config, "alice", "01_newton_vs_gd", files, datetime.datetime(2026, 1, 1))
     stamp = root / "submitted" / "alice" / "01_newton_vs_gd" / "timestamp.txt"
     assert stamp.read_text().startswith("2026-01-02 00:00:00")
+
+
+def test_an_extension_moves_one_students_due_date_and_goes_when_its_line_goes(
+    tmp_path, monkeypatch
+):
+    from nbgrader.api import Gradebook
+    from sqlalchemy.exc import SAWarning
+
+    monkeypatch.setenv("PATH", environment()["PATH"])  # a new gradebook runs alembic
+    from course.deadlines import read_extensions, record_extensions
+
+    due = datetime.datetime(2026, 1, 12, 22, 59)
+    with Gradebook(f"sqlite:///{tmp_path / 'gradebook.db'}", "autodiff") as gb:
+        gb.add_assignment("a", duedate=due)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            silence_known_warnings()  # nbgrader's add_submission makes SQLAlchemy warn
+            for student in ["alice", "bob"]:
+                gb.add_student(student)
+                gb.add_submission("a", student, timestamp=due + datetime.timedelta(days=1))
+            warnings.warn("an instructor must see this one", SAWarning, stacklevel=1)
+        assert [str(w.message) for w in caught] == ["an instructor must see this one"]
+        (tmp_path / "extensions.csv").write_text(
+            "student,assignment,due\nalice,a,2026-01-14T23:59+01:00\n"
+        )
+        extended = read_extensions(tmp_path, ["a"])
+        assert record_extensions(gb, extended) == ["extension of alice for a: 2 days, 0:00:00"]
+        assert gb.find_submission("a", "alice").total_seconds_late == 0
+        assert gb.find_submission("a", "bob").total_seconds_late == DAY
+        (tmp_path / "extensions.csv").write_text("student,assignment,due\n")
+        record_extensions(gb, read_extensions(tmp_path, ["a"]))
+        assert gb.find_submission("a", "alice").total_seconds_late == DAY
+
+
+def test_an_extension_needs_a_date_and_a_known_assignment(tmp_path):
+    from course.deadlines import read_extensions
+
+    (tmp_path / "extensions.csv").write_text("student,assignment,due\nalice,a,\n")
+    with pytest.raises(ValueError, match="row 2: give the due date that alice is granted"):
+        read_extensions(tmp_path, ["a"])
+    (tmp_path / "extensions.csv").write_text("student,assignment,due\nalice,b,2026-01-01Z\n")
+    with pytest.raises(ValueError, match="row 2: 'b' is not an assignment"):
+        read_extensions(tmp_path, ["a"])

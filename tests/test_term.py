@@ -33,7 +33,8 @@ WRITTEN = "fixed_vs_adaptive"  # part 01's written answer (2 points)
 DUE = "2026-01-12T23:59+01:00"
 DUE_UTC = datetime.datetime(2026, 1, 12, 22, 59)
 ROSTER = [
-    {"id": "alice", "first_name": "Alice", "last_name": "Archer", "email": "alice@example.org"},
+    {"id": "alice", "first_name": "Alice", "last_name": "Archer", "email": "alice@example.org",
+     "lms_user_id": "A-1001"},
     {"id": "bob", "first_name": "Bob", "last_name": "O'Neil, Jr.", "email": "bob@example.org"},
     {"id": "carol", "first_name": "Carol", "last_name": "Chen", "email": ""},
     {"id": "dave", "first_name": "Dave", "last_name": "Dunn", "email": ""},
@@ -134,7 +135,7 @@ def term(tmp_path_factory):
         assert released.returncode == 0, released.log
     roster = root.parent / "roster.csv"
     with open(roster, "w", newline="") as file:
-        writer = csv.DictWriter(file, fieldnames=list(ROSTER[0]))
+        writer = csv.DictWriter(file, fieldnames=list(ROSTER[0]), restval="")
         writer.writeheader()
         writer.writerows(ROSTER)
     imported = run(root, "nbgrader", "db", "student", "import", str(roster))
@@ -329,6 +330,7 @@ def test_make_export_writes_every_student_and_assignment_with_pending_and_late(t
     assert rows["frank", PART01]["submitted"] == "no"
     assert rows["alice", PART02]["submitted"] == "no"
     assert float(rows["alice", PART01]["score"]) == 7.5
+    assert rows["alice", PART02]["lms_user_id"] == "A-1001"  # from the roster
 
 
 def test_grades_and_rosters_are_never_committed(term):
