@@ -83,13 +83,15 @@ def lab(tmp_path):
         cwd=root, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
-        for _ in range(120):
+        for _ in range(480):  # up to 2 min: a loaded machine starts it slowly
             try:
                 urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status", timeout=1)
                 break
             except OSError:
-                assert server.poll() is None, "JupyterLab exited"
+                assert server.poll() is None, f"JupyterLab exited:\n{log.read_text()}"
                 time.sleep(0.25)
+        else:
+            pytest.fail(f"JupyterLab did not answer within 2 minutes:\n{log.read_text()}")
         yield {"port": port, "command": command, "log": log, "root": root}
     finally:
         server.terminate()
