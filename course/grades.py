@@ -171,6 +171,7 @@ def run_nbgrader(root, args, log_path):
         os.dup2(log.fileno(), 2)
     os.chdir(root)
     os.environ.update(nbgrader_env())
+    silence_known_warnings()  # its log is shown when grading fails: only what matters
     from nbgrader.apps.nbgraderapp import NbGraderApp
 
     NbGraderApp.launch_instance(args)  # its exit status is the process's

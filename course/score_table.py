@@ -16,7 +16,7 @@ from pathlib import Path
 __all__ = ["format_table", "late_notes", "score_table", "short_names"]
 
 LEGEND = (
-    "points after the late penalty / possible; * = written answers wait for manual grading, "
+    "points / possible, after any late penalty; * = written answers wait for manual grading, "
     "R = graded again in this run, L = late (see below), - = nothing handed in"
 )
 

@@ -16,6 +16,8 @@ FOLDERS = {
     "submitted/student/a/a.ipynb": False,
     "autograded/student/a/a.ipynb": False,
     "feedback/student/a/a.ipynb": False,
+    "replaced/student/a/20260101T000000/a.ipynb": False,  # kept by make collect
+    ".exchange/autodiff/outbound/a/a.ipynb": False,  # make lab's exchange
     "source/a/.ipynb_checkpoints/a-checkpoint.ipynb": False,
 }
 

@@ -66,9 +66,11 @@ def free_port():
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def lab(tmp_path):
-    """``make lab``'s command, started in a copy of the course without a browser or token."""
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """``make lab``'s command, started in a copy of the course without a browser or token
+    (one server for the tests of this module)."""
+    tmp_path = tmp_path_factory.mktemp("lab")
     root = copy_course(tmp_path / "course")
     settings, command = make_lab_command()
     assert command[0].endswith("jupyter")
