@@ -37,6 +37,7 @@ NBGRADER_COLUMNS = [
 ]
 COLUMNS = [
     *NBGRADER_COLUMNS,
+    "lms_user_id",
     "submitted",
     "hours_late",
     "manual_grading_pending",
