@@ -13,6 +13,8 @@ each value of a slider, in a notebook.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .differentiation import grad, hessian
@@ -290,6 +292,10 @@ def slider(draw, options, description, value=None, width="520px"):
     as its outputs in one piece (nothing is captured from the kernel's output stream), so the
     slider works the same in JupyterLab and when a notebook is run headless. Each value is
     drawn once: going back to it shows the stored picture.
+
+    Where no widget can be drawn (nbconvert's HTML, such as nbgrader's feedback, GitHub, a
+    notebook opened without its kernel), the output shows a static copy instead: the first
+    figure ``draw`` made for the value shown when the cell ran, and what it printed.
     """
     import ipywidgets as widgets
 
@@ -309,7 +315,37 @@ def slider(draw, options, description, value=None, width="520px"):
 
     control.observe(redraw, names="value")
     redraw()
-    return widgets.VBox([control, shown])
+    return _slider_box()([control, shown])
+
+
+@functools.cache
+def _slider_box():
+    """``ipywidgets.VBox`` whose output also carries a static copy of what it shows."""
+    import ipywidgets as widgets
+
+    class SliderBox(widgets.VBox):
+        """A slider (first child) above the ``Output`` it drives (second child). Its output
+        bundle holds, beside the widget, a picture and a text for viewers without widgets:
+        nbconvert, for one, shows the picture when the notebook stores no widget state."""
+
+        def _repr_mimebundle_(self, **kwargs):
+            bundle = super()._repr_mimebundle_(**kwargs)
+            return {**bundle, **_static_copy(self.children[1].outputs)}
+
+    return SliderBox
+
+
+def _static_copy(outputs) -> dict:
+    """A MIME bundle standing for notebook ``outputs`` where they cannot be shown one by one:
+    the first picture among them (``image/png``), and their printed text (``text/plain``; else
+    the text of the picture)."""
+    printed = "".join(o["text"] for o in outputs if o["output_type"] == "stream")
+    pictures = [o["data"] for o in outputs if "image/png" in o.get("data", {})]
+    bundle = {"image/png": pictures[0]["image/png"]} if pictures else {}
+    text = printed or (pictures[0].get("text/plain", "") if pictures else "")
+    if text:
+        bundle["text/plain"] = text
+    return bundle
 
 
 def _render(draw, value, name):
