@@ -8,7 +8,8 @@ on ``ax`` (a new figure when it is None) and returns it. For a function of one v
 ``plot_quadratic_model`` shows the model a Newton step minimizes; for training a network,
 ``plot_loss_curve`` draws the loss per epoch (or step) and ``plot_fit`` the samples and learned
 curves. ``plot_graph`` draws the computational graph of a Tensor. ``slider`` redraws a plot for
-each value of a slider, in a notebook.
+each value of a slider, in a notebook. ``log_ticks`` labels a log axis that spans only a decade
+or two at 1, 2 and 5 times each power of ten.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import numpy as np
 from .differentiation import grad, hessian
 
 __all__ = [
-    "plot_fit", "plot_graph", "plot_growth", "plot_loss_curve", "plot_losses",
+    "log_ticks", "plot_fit", "plot_graph", "plot_growth", "plot_loss_curve", "plot_losses",
     "plot_quadratic_model", "plot_trajectories", "slider",
 ]  # fmt: skip
 
@@ -30,6 +31,19 @@ def _axes(ax):
         import matplotlib.pyplot as plt
 
         _, ax = plt.subplots(figsize=(5.5, 4.5))
+    return ax
+
+
+def log_ticks(ax, axis="y"):
+    """Label the log-scaled ``axis`` ("x" or "y") of ``ax`` at 1, 2 and 5 times each power of
+    ten, written plainly (0.02, not 2×10⁻²): an axis spanning a decade or two then shows
+    several labels instead of one. Returns ``ax``."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    target.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    target.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    target.set_minor_formatter(NullFormatter())
     return ax
 
 
