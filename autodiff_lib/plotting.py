@@ -192,13 +192,15 @@ def plot_loss_curve(losses, floor=None, ax=None, label="training loss",
     return ax
 
 
-def plot_fit(x, y, curves, ax=None, points=300):
+def plot_fit(x, y, curves, ax=None, points=300, span=None):
     """Samples ``(x, y)`` of a function of one variable (``x`` and ``y`` of shape (n, 1)) and
     ``curves``, a dict from a label to a function of inputs of shape (m, 1), drawn over the
-    range of ``x``."""
+    range of ``x``, or over ``span = (low, high)`` (say, where the function will be used,
+    beyond the samples)."""
     ax = _axes(ax)
     x, y = np.asarray(x, dtype=float).reshape(-1), np.asarray(y, dtype=float).reshape(-1)
-    grid = np.linspace(x.min(), x.max(), points).reshape(-1, 1)
+    low, high = (x.min(), x.max()) if span is None else span
+    grid = np.linspace(low, high, points).reshape(-1, 1)
     ax.plot(x, y, ".", color="0.6", markersize=4, label="samples")
     for (label, curve), style in zip(curves.items(), ["k-", "r--", "b:", "g-."]):
         ax.plot(grid[:, 0], np.asarray(curve(grid), dtype=float).reshape(-1), style,
