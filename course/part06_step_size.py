@@ -57,7 +57,6 @@ def cells():
             """
             import matplotlib.pyplot as plt
             import numpy as np
-            from tqdm.auto import tqdm
 
             import autodiff_lib as ad
             from autodiff_lib import OptimizationResult
@@ -72,6 +71,7 @@ def cells():
                 plot_trajectories,
                 slider,
             )
+            from autodiff_lib.progress import progress_bar
             from autodiff_lib.training import flatten, loss, train, unflatten
 
             np.set_printoptions(precision=4, suppress=True)
@@ -574,7 +574,7 @@ def cells():
             """
             NETWORK_ETAS = [0.003, 0.03, 0.1, 0.3, 0.5, 0.6, 0.65, 0.8]
             network_runs, end_sharpness = {}, {}
-            for eta in tqdm(NETWORK_ETAS, desc="step sizes"):
+            for eta in progress_bar(NETWORK_ETAS, desc="step sizes"):
                 network_runs[eta] = train(start, x, y, step_size=eta, steps=300)
                 if not network_runs[eta].diverged:
                     end_sharpness[eta] = sharpness(network_runs[eta].params)
@@ -652,7 +652,7 @@ def cells():
 
 
             constant_runs = {}
-            for eta in tqdm([0.6, 0.1], desc="constant step sizes"):
+            for eta in progress_bar([0.6, 0.1], desc="constant step sizes"):
                 constant_runs[f"constant {eta}"] = descend(network_loss, flatten(start),
                                                            lambda k: eta, tol=1e-3, max_steps=1000)
             for name, run in constant_runs.items():
@@ -671,7 +671,8 @@ def cells():
             }
             schedule_runs = {name: descend(network_loss, flatten(start), schedule, tol=1e-3,
                                            max_steps=1000)
-                             for name, schedule in tqdm(schedules.items(), desc="schedules")}
+                             for name, schedule in progress_bar(schedules.items(),
+                                                                desc="schedules")}
             for name, run in schedule_runs.items():
                 report(name, run)
 

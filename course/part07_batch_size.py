@@ -52,12 +52,12 @@ def cells():
             import matplotlib.pyplot as plt
             import numpy as np
             from threadpoolctl import threadpool_limits
-            from tqdm.auto import tqdm
 
             import autodiff_lib as ad
             from autodiff_lib.data import teacher_student
             from autodiff_lib.networks import init_mlp
             from autodiff_lib.plotting import log_ticks, plot_growth, plot_loss_curve, slider
+            from autodiff_lib.progress import progress_bar
             from autodiff_lib.training import flatten, loss, train
 
             np.set_printoptions(precision=4, suppress=True)
@@ -224,7 +224,8 @@ def cells():
             sigma2 = np.mean(np.sum((per_sample - flatten(full_gradient)) ** 2, axis=1))
 
             rng = np.random.default_rng(0)
-            measured = [gradient_spread(params, x, y, b, 100, rng) for b in tqdm(BATCH_SIZES)]
+            measured = [gradient_spread(params, x, y, b, 100, rng)
+                        for b in progress_bar(BATCH_SIZES, desc="batch sizes")]
             predicted = [np.sqrt(sigma2 / b * (n - b) / (n - 1)) for b in BATCH_SIZES]
             for b, got, formula in zip(BATCH_SIZES, measured, predicted):
                 print(f"batch {b:3}: spread {got:.3f}  (formula {formula:.3f})")
@@ -312,9 +313,9 @@ def cells():
             seconds = {}
             with threadpool_limits(limits=1, user_api="blas"):
                 seconds["one BLAS thread"] = [step_seconds(params, many.x, many.y, b)
-                                              for b in tqdm(TIMED_SIZES, desc="one thread")]
+                                              for b in progress_bar(TIMED_SIZES, desc="one thread")]
             seconds["all threads"] = [step_seconds(params, many.x, many.y, b)
-                                      for b in tqdm(TIMED_SIZES, desc="all threads")]
+                                      for b in progress_bar(TIMED_SIZES, desc="all threads")]
             print("   rows   " + "   ".join(f"{label:>28}" for label in seconds))
             for i, b in enumerate(TIMED_SIZES):
                 cells = [f"{1e6 * t[i]:9.0f} us/step {1e9 * t[i] / b:8.0f} ns/row"
@@ -420,7 +421,7 @@ def cells():
             near_runs = {
                 b: train(data.true_params, x, y, step_size=ETA, steps=STEPS, batch_size=b,
                          seed=1, snapshot_steps=range(STEPS + 1))
-                for b in tqdm(BATCH_SIZES, desc="batch sizes")
+                for b in progress_bar(BATCH_SIZES, desc="batch sizes")
             }
             moves = {}  # the length of each step: how far it moves all 97 weights
             for b, run in near_runs.items():

@@ -43,12 +43,12 @@ def cells():
             """
             import matplotlib.pyplot as plt
             import numpy as np
-            from tqdm.auto import tqdm
 
             import autodiff_lib as ad
             from autodiff_lib.data import teacher_student
             from autodiff_lib.networks import init_mlp, mlp
             from autodiff_lib.plotting import log_ticks, plot_fit, slider
+            from autodiff_lib.progress import progress_bar
             from autodiff_lib.training import epoch_batches, loss
 
             np.set_printoptions(precision=4, suppress=True)
@@ -238,7 +238,7 @@ def cells():
                     return ad.sum((mlp(weights, x_batch) - y_batch) ** 2) / batch_size
 
                 grad_summed = ad.grad(summed_loss)
-                for _ in tqdm(range(steps), desc=f"{count} networks side by side"):
+                for _ in progress_bar(range(steps), desc=f"{count} networks side by side"):
                     rows = []
                     for k in range(count):
                         if not waiting[k]:
