@@ -427,10 +427,6 @@ def cells():
             for b, run in near_runs.items():
                 path = np.array([flatten(run.snapshots[k]) for k in range(STEPS + 1)])
                 moves[b] = np.linalg.norm(np.diff(path, axis=0), axis=1)
-            # the spread where these runs are, at the true weights (100 draws per batch size)
-            at_truth = np.random.default_rng(2)
-            spread_at_truth = {b: gradient_spread(data.true_params, x, y, b, 100, at_truth)
-                               for b in BATCH_SIZES}
         """,
             ignore_output=True,
         ),
@@ -465,6 +461,10 @@ def cells():
         ),
         code(
             """
+            # the spread where these runs are, at the true weights (100 draws per batch size)
+            at_truth = np.random.default_rng(2)
+            spread_at_truth = {b: gradient_spread(data.true_params, x, y, b, 100, at_truth)
+                               for b in BATCH_SIZES}
             print("over the last 200 steps:")
             print("batch   loss on all samples   length of a step   eta x spread at the truth")
             for b, run in near_runs.items():

@@ -297,8 +297,8 @@ def cells():
         code(
             """
             def draw_sample_size(n):
-                params, on_train, on_test, truth = curves[n, 0]
                 x_train, y_train = split(pool.x, pool.y, 500, np.random.default_rng(0))[:2]
+                params, on_train, on_test, truth = curves[n, 0]
                 fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained")
                 plot_fit(x_train[:n], y_train[:n],
                          {"teacher": pool.teacher, "network": lambda inputs: mlp(params, inputs)},
