@@ -478,8 +478,8 @@ def cells():
         ),
         tests(
             """
-            # Your formulas against the counts of textbook_grad and of the engine (whose cache is
-            # yours) at depths 1 to 6; hidden tests: deeper graphs, where only a formula gets.
+            # Your formulas against the counts of textbook_grad and of the engine with its cache
+            # (the same count as cached_grad) at depths 1 to 6; hidden tests: deeper graphs.
             for k in range(1, 7):
                 f = lambda x: chain_plus(x, k)
                 with ad.count_operations() as ops:
