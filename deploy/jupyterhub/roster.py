@@ -27,6 +27,7 @@ import csv
 import os
 import pwd
 import secrets
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -68,6 +69,15 @@ def service_token(state: Path) -> str:
 
 
 # -- system accounts -----------------------------------------------------------------------------
+def tool(name: str) -> str:
+    """The path of an administrator's command (useradd, usermod, chpasswd, passwd)."""
+    path = os.environ.get("PATH", "") + os.pathsep + "/usr/sbin:/sbin:/usr/bin:/bin"
+    found = shutil.which(name, path=path)
+    if found is None:
+        raise SystemExit(f"roster.py needs {name} (Debian's passwd package)")
+    return found
+
+
 def account_exists(name: str) -> bool:
     try:
         pwd.getpwnam(name)
@@ -78,7 +88,7 @@ def account_exists(name: str) -> bool:
 
 def account_locked(name: str) -> bool:
     """True when the password is locked (``passwd --status`` says ``L``)."""
-    status = subprocess.run(["passwd", "--status", name], capture_output=True, text=True)
+    status = subprocess.run([tool("passwd"), "--status", name], capture_output=True, text=True)
     return status.returncode == 0 and status.stdout.split()[1:2] == ["L"]
 
 
@@ -87,7 +97,7 @@ def set_passwords(names: list[str]) -> dict[str, str]:
     passwords = {name: secrets.token_urlsafe(12) for name in names}
     if passwords:
         lines = "".join(f"{name}:{password}\n" for name, password in passwords.items())
-        subprocess.run(["chpasswd"], input=lines, text=True, check=True)
+        subprocess.run([tool("chpasswd")], input=lines, text=True, check=True)
     return passwords
 
 
@@ -100,12 +110,12 @@ def open_accounts(names: set[str]) -> dict[str, str]:
     for name in sorted(names):
         if not account_exists(name):
             subprocess.run(
-                ["useradd", "--create-home", "--key", "HOME_MODE=0700", "--user-group", name],
+                [tool("useradd"), "--create-home", "--key", "HOME_MODE=0700", "--user-group", name],
                 check=True,
             )
             new.append(name)
         elif account_locked(name):  # the new password replaces the locked one
-            subprocess.run(["usermod", "--expiredate", "", name], check=True)
+            subprocess.run([tool("usermod"), "--expiredate", "", name], check=True)
             new.append(name)
     return set_passwords(new)
 
@@ -113,7 +123,7 @@ def open_accounts(names: set[str]) -> dict[str, str]:
 def close_account(name: str) -> None:
     """Lock and expire the account: no login, no su; the home and its work stay."""
     if account_exists(name):
-        subprocess.run(["usermod", "--lock", "--expiredate", "1", name], check=True)
+        subprocess.run([tool("usermod"), "--lock", "--expiredate", "1", name], check=True)
 
 
 def record_passwords(path: Path, passwords: dict[str, str]) -> None:
