@@ -49,11 +49,26 @@ USER_ENV = Path(setting("USER_ENV", "/opt/autodiff/venv"))  # the users' Python,
 # `make hub-install` copies them there from the course's checkout, which students cannot read.
 SETTINGS = Path(setting("SETTINGS", "/opt/autodiff/settings"))
 STATE = Path(setting("HUB_STATE", "/srv/jupyterhub"))  # the hub's database and secrets
+
+
+def default_spawner():
+    """systemd where systemd runs; else cgroup where cgroups v1 are writable; else local."""
+    if Path("/run/systemd/system").is_dir():
+        return "systemd"
+    import cgroup_spawner
+
+    return "cgroup" if cgroup_spawner.available() else "local"
+
+
 # systemd: every server a systemd unit with memory and CPU limits (jupyterhub-systemdspawner);
-# local: a child process of the hub (containers, and machines without systemd as PID 1).
-SPAWNER = setting("SPAWNER", "systemd" if Path("/run/systemd/system").is_dir() else "local")
-MEM_LIMIT = setting("MEM_LIMIT", "2G")  # per user, all their kernels together (systemd only)
-CPU_LIMIT = float(setting("CPU_LIMIT", "1"))  # cores per user (systemd only)
+# cgroup: a child process of the hub in cgroups of its user with the same limits
+# (cgroup_spawner.py: machines without systemd as PID 1); local: no limits at all.
+SPAWNER = setting("SPAWNER", None) or default_spawner()
+MEM_LIMIT = setting("MEM_LIMIT", "2G")  # a student's server and kernels together
+CPU_LIMIT = float(setting("CPU_LIMIT", "1"))  # cores for a student
+# Instructors grade in their server (make grade: a worker per core, each running a kernel on
+# a submission): more memory, every core.
+INSTRUCTOR_MEM_LIMIT = setting("INSTRUCTOR_MEM_LIMIT", "8G")
 # A class logging in at the same minute: at most this many servers starting at once; the others
 # are told "Too many users trying to log in right now. Try again in 30 seconds." (HTTP 429).
 SPAWN_LIMIT = int(setting("SPAWN_LIMIT", 10 * cores()))
@@ -142,21 +157,26 @@ c.Spawner.start_timeout = 300
 c.Spawner.http_timeout = 300
 c.JupyterHub.concurrent_spawn_limit = SPAWN_LIMIT
 
+c.Spawner.mem_limit = MEM_LIMIT
+c.Spawner.cpu_limit = CPU_LIMIT
 if SPAWNER == "systemd":
     # Each server is a transient systemd unit run as its user: MemoryMax and CPUQuota bound
-    # all of a user's kernels together, and CPU is shared per user, not per process.
+    # all of a user's kernels together, and CPU is shared per user, not per process. The
+    # hub's unit has a higher CPUWeight (jupyterhub.service).
     c.JupyterHub.spawner_class = "systemdspawner.SystemdSpawner"
-    c.SystemdSpawner.mem_limit = MEM_LIMIT
-    c.SystemdSpawner.cpu_limit = CPU_LIMIT
     c.SystemdSpawner.isolate_tmp = True  # a private /tmp per user
     c.SystemdSpawner.disable_user_sudo = True
-elif SPAWNER == "local":
+elif SPAWNER in ("cgroup", "local"):
     # Each server a child process of the hub, run as its user, niced so that the hub and the
-    # proxy stay responsive while a class starts (no memory or CPU limit: see the README).
-    c.JupyterHub.spawner_class = "jupyterhub.spawner.LocalProcessSpawner"
+    # proxy stay responsive while a class starts; with "cgroup", in cgroups of its user.
+    if SPAWNER == "cgroup":
+        c.JupyterHub.spawner_class = "cgroup_spawner.CgroupSpawner"
+    else:
+        c.JupyterHub.spawner_class = "jupyterhub.spawner.LocalProcessSpawner"
+        print("jupyterhub_config.py: LocalProcessSpawner: NO per-user memory or CPU limits")
     c.Spawner.cmd = ["/usr/bin/nice", "-n", "10", *c.Spawner.cmd]
 else:
-    raise ValueError(f"AUTODIFF_SPAWNER={SPAWNER!r}: expected 'systemd' or 'local'")
+    raise ValueError(f"AUTODIFF_SPAWNER={SPAWNER!r}: expected 'systemd', 'cgroup' or 'local'")
 
 # Kernels talk to their server over Unix sockets in the user's private runtime folder
 # (jupyter/jupyter_server_config.py); a socket path has at most this many characters.
@@ -171,7 +191,8 @@ def per_role(spawner):
     preprocessors), then the exchange settings; Lab opens at the course root's parent, since
     the formgrader wants the course below the server's root. Students: the extensions they must
     not see switched off (student/), then the exchange settings; Lab opens in their home.
-    Everyone: the kernels' sockets in their own runtime folder, checked to fit.
+    Instructors have more memory and every core, to grade. Everyone: the kernels' sockets in
+    their own runtime folder, checked to fit.
     """
     import pwd
 
@@ -179,6 +200,7 @@ def per_role(spawner):
     if INSTRUCTORS in groups:
         path = [COURSE_ROOT, SETTINGS / "jupyter"]
         spawner.notebook_dir = str(COURSE_ROOT.parent)
+        spawner.mem_limit, spawner.cpu_limit = INSTRUCTOR_MEM_LIMIT, None
     else:
         path = [SETTINGS / "student", SETTINGS / "jupyter"]
     runtime = Path(pwd.getpwnam(spawner.user.name).pw_dir) / ".local/share/jupyter/runtime"

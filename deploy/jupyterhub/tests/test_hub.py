@@ -89,6 +89,7 @@ USER_NAME = re.compile(rf"^{PREFIX}(\d+)([iabn]|c\d\d)$")
 CLASS_SIZE = int(os.environ.get("HUB_TEST_CLASS", "20"))
 IDLE_TIMEOUT, CULL_EVERY = 30, 10  # the culler, for the class only (see the hub's overlay)
 CELL_TIMEOUT = 30
+MEM_LIMIT = 512 << 20  # bytes, a student's server and kernels (the hub's default is 2G)
 SECRET, CONTROL = "a's kernel output 5f1c", "a's TCP kernel output 9d2e"  # what b must not read
 
 
@@ -236,6 +237,10 @@ def run_the_class(cleanup):
     t0 = time.monotonic()
     snoop = kernels_seen_by_another(hub, world, user_tokens[a], server_env, pids[f"server {a}"])
     times["kernel snooping"] = time.monotonic() - t0
+    t0 = time.monotonic()
+    runaway = runaway_kernel(hub, world, user_tokens[a], pids[f"server {a}"])
+    runaway["others"] = {name: pid_alive(pids[f"server {name}"]) for name in (instructor, b)}
+    times["runaway kernel"] = time.monotonic() - t0
 
     # -- the instructor collects, grades (as make grade) and returns feedback ----------------------
     t0 = time.monotonic()
@@ -315,6 +320,7 @@ def run_the_class(cleanup):
         "disabled": disabled,
         "other_server": other_server,
         "snoop": snoop,
+        "runaway": runaway,
         "class": crowd,
         "hub_nice": niceness(pids["hub"]),
         "server_nice": {name: niceness(pids[f"server {name}"]) for name in main},
@@ -359,6 +365,7 @@ def set_up_world(cleanup) -> dict:
     }
     for name in [*users.values(), *class_names, newcomer]:
         cleanup.add(remove_user, name)
+    cleanup.add(remove_cgroups, f"jupyterhub-{PREFIX}{pid}")
     made = roster_py(world, "--no-hub")
     assert made.returncode == 0, made.stdout + made.stderr
     world["homes"] = {name: Path(pwd.getpwnam(name).pw_dir) for name in users.values()}
@@ -387,7 +394,9 @@ def hub_environment(world) -> dict:
         "AUTODIFF_USER_ENV": str(USER_ENV),
         "AUTODIFF_SETTINGS": str(HERE),
         "AUTODIFF_HUB_STATE": str(world["state"]),
-        "AUTODIFF_SPAWNER": "local",  # no systemd here
+        "AUTODIFF_SPAWNER": "cgroup",  # no systemd here; cgroups v1 (cgroup_spawner.py)
+        "AUTODIFF_MEM_LIMIT": f"{MEM_LIMIT >> 20}M",
+        "AUTODIFF_CPU_LIMIT": "1",
         "AUTODIFF_SPAWN_LIMIT": str(CLASS_SIZE),  # the class and the three: three too many
         "AUTODIFF_IDLE_TIMEOUT": str(IDLE_TIMEOUT),
         "AUTODIFF_CULL_EVERY": str(CULL_EVERY),
@@ -571,6 +580,69 @@ def kernels_seen_by_another(hub, world, token_a, server_env, server_a) -> dict:
         "seen": seen,
         "kernel_memory": kernel_memory,
     }
+
+
+# -- point 10: a runaway kernel is stopped by its user's memory limit ----------------------------
+def runaway_kernel(hub, world, token_a, server_a) -> dict:
+    """a's kernel allocates twice the memory limit. Returns its fate, the server's, and what
+    a's cgroups say (the limits, the OOM kills)."""
+    a = world["users"]["a"]
+    response = hub.server("POST", a, "api/kernels", token_a, json={"name": "python3"})
+    assert response.status_code == 201, response.text
+    kernel_id = response.json()["id"]
+    runtime = world["homes"][a] / ".local" / "share" / "jupyter" / "runtime"
+    connection_file = runtime / f"kernel-{kernel_id}.json"
+    wait_for("a's connection file", connection_file.exists, 60)
+    from jupyter_client import BlockingKernelClient
+
+    client = BlockingKernelClient(connection_file=str(connection_file))
+    client.load_connection_file()
+    client.start_channels(hb=False)
+    try:
+        client.wait_for_ready(timeout=120)
+        (kernel,) = children(server_a)
+        groups = {c: cgroup_of(server_a, c) for c in ("memory", "cpu")}
+        in_group = str(kernel) in (groups["memory"] / "cgroup.procs").read_text().split()
+        client.execute(f"hog = b'x' * {2 * MEM_LIMIT}")
+        killed = wait_for("the runaway kernel's end", lambda: not pid_alive(kernel), 120)
+    finally:
+        client.stop_channels()
+        hub.server("DELETE", a, f"api/kernels/{kernel_id}", token_a)
+    oom = dict(
+        line.split() for line in (groups["memory"] / "memory.oom_control").read_text().splitlines()
+    )
+    return {
+        "groups": groups,
+        "kernel_in_group": in_group,
+        "killed": killed,
+        "oom_kills": int(oom.get("oom_kill", 0)),
+        "memory_limit": int((groups["memory"] / "memory.limit_in_bytes").read_text()),
+        "peak": int((groups["memory"] / "memory.max_usage_in_bytes").read_text()),
+        "cpu_quota": int((groups["cpu"] / "cpu.cfs_quota_us").read_text()),
+        "cpu_period": int((groups["cpu"] / "cpu.cfs_period_us").read_text()),
+        "server_alive": pid_alive(server_a),
+        "server_ready": bool(ready(hub, a)),
+    }
+
+
+def cgroup_of(pid: int, controller: str) -> Path:
+    """The v1 cgroup folder of ``pid`` in ``controller``'s hierarchy."""
+    for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
+        _, controllers, path = line.split(":", 2)
+        if controller in controllers.split(","):
+            return Path("/sys/fs/cgroup") / controller / path.lstrip("/")
+    raise AssertionError(f"process {pid} is in no {controller} cgroup")
+
+
+def remove_cgroups(prefix: str) -> None:
+    """The test users' cgroups left behind (empty once their processes are gone)."""
+    for controller in ("memory", "cpu"):
+        parent = cgroup_of(os.getpid(), controller)
+        for folder in parent.glob(f"{prefix}*"):
+            try:
+                folder.rmdir()
+            except OSError as error:
+                print(f"cleanup: {folder}: {error}", file=sys.stderr)
 
 
 # -- point 10: the gradebook backed up, the roster changed mid-term, idle servers culled ----
@@ -827,3 +899,20 @@ def test_the_systemd_units_are_valid(tmp_path):
         assert f'setting("{name}"' in config, name
     start = re.search(r"^ExecStart=\S+ -f /srv/autodiff/course/(\S+)$", unit, re.M)
     assert start and (ROOT / start.group(1)).exists(), start
+
+
+# -- point 10: per-user memory and CPU limits (cgroups v1 here; systemd units on a server) ------
+def test_a_runaway_kernel_is_stopped_by_its_users_memory_limit(hub_run):
+    runaway, a = hub_run["runaway"], hub_run["users"]["a"]
+    assert all(g.name == f"jupyterhub-{a}" for g in runaway["groups"].values()), runaway
+    assert runaway["kernel_in_group"], runaway  # the kernel inherited its server's cgroup
+    assert runaway["memory_limit"] == MEM_LIMIT, runaway
+    assert runaway["killed"] and runaway["oom_kills"] >= 1, runaway
+    assert runaway["peak"] <= MEM_LIMIT, runaway
+    assert runaway["server_alive"] and runaway["server_ready"], runaway  # a keeps their server
+    assert all(runaway["others"].values()), runaway  # and everybody else theirs
+
+
+def test_a_student_gets_one_core_at_most(hub_run):
+    runaway = hub_run["runaway"]
+    assert runaway["cpu_quota"] == runaway["cpu_period"], runaway  # AUTODIFF_CPU_LIMIT=1
