@@ -178,10 +178,31 @@ elif SPAWNER in ("cgroup", "local"):
 else:
     raise ValueError(f"AUTODIFF_SPAWNER={SPAWNER!r}: expected 'systemd', 'cgroup' or 'local'")
 
-# Kernels talk to their server over Unix sockets in the user's private runtime folder
-# (jupyter/jupyter_server_config.py); a socket path has at most this many characters.
+# Kernels talk to their server over Unix sockets (jupyter/jupyter_server_config.py) in the
+# user's runtime folder, RUNTIME_ROOT/<uid>: made here by root, owned by the user, mode 0700,
+# so that nobody else can reach them. Not in the home: a Unix socket path holds at most 107
+# characters, and ~/.local/share/jupyter/runtime/kernel-<uuid>-ipc-1 leaves 28 for the home.
+RUNTIME_ROOT = Path(setting("RUNTIME_ROOT", "/run/jupyter"))
 SOCKET_PATH_MAX = 107
 KERNEL_SOCKET_NAME = len("/kernel-12345678-1234-1234-1234-123456789012-ipc-99")
+
+
+def runtime_folder(name):
+    """RUNTIME_ROOT/<uid> of user ``name``: created or corrected (owner, mode 0700), checked."""
+    import pwd
+
+    user = pwd.getpwnam(name)
+    RUNTIME_ROOT.mkdir(mode=0o755, parents=True, exist_ok=True)
+    folder = RUNTIME_ROOT / str(user.pw_uid)
+    folder.mkdir(mode=0o700, exist_ok=True)
+    os.chown(folder, user.pw_uid, user.pw_gid)
+    folder.chmod(0o700)
+    if len(str(folder)) + KERNEL_SOCKET_NAME > SOCKET_PATH_MAX:
+        raise ValueError(
+            f"{name}: kernel sockets in {folder} would be longer than {SOCKET_PATH_MAX} "
+            "characters: set a shorter AUTODIFF_RUNTIME_ROOT"
+        )
+    return folder
 
 
 def per_role(spawner):
@@ -192,10 +213,8 @@ def per_role(spawner):
     the formgrader wants the course below the server's root. Students: the extensions they must
     not see switched off (student/), then the exchange settings; Lab opens in their home.
     Instructors have more memory and every core, to grade. Everyone: the kernels' sockets in
-    their own runtime folder, checked to fit.
+    their own private runtime folder.
     """
-    import pwd
-
     groups = {group.name for group in spawner.user.groups}
     if INSTRUCTORS in groups:
         path = [COURSE_ROOT, SETTINGS / "jupyter"]
@@ -203,16 +222,10 @@ def per_role(spawner):
         spawner.mem_limit, spawner.cpu_limit = INSTRUCTOR_MEM_LIMIT, None
     else:
         path = [SETTINGS / "student", SETTINGS / "jupyter"]
-    runtime = Path(pwd.getpwnam(spawner.user.name).pw_dir) / ".local/share/jupyter/runtime"
-    if len(str(runtime)) + KERNEL_SOCKET_NAME > SOCKET_PATH_MAX:
-        raise ValueError(
-            f"{spawner.user.name}: kernel sockets in {runtime} would be longer than "
-            f"{SOCKET_PATH_MAX} characters: give the user a shorter home"
-        )
     spawner.environment = {
         **spawner.environment,
         "JUPYTER_CONFIG_PATH": os.pathsep.join(str(p) for p in path),
-        "JUPYTER_RUNTIME_DIR": str(runtime),
+        "JUPYTER_RUNTIME_DIR": str(runtime_folder(spawner.user.name)),
     }
 
 

@@ -266,13 +266,14 @@ def probe(user, env, paths) -> dict:
 
 
 # A curious student after another's kernel: the victim's TCP ports (LISTEN, their uid) from
-# /proc/net/tcp and tcp6, and the Unix sockets under the victim's home from /proc/net/unix;
+# /proc/net/tcp and tcp6, and the Unix sockets under the victim's home or their runtime folder
+# (/run/jupyter/<uid>, or wherever it is) from /proc/net/unix;
 # a ZeroMQ SUB socket subscribed to everything on each, listening for a few seconds.
 # Prints what it tried, which socket files it could not even reach, and the texts it read.
 KERNEL_SNOOP = r"""
 import json, os, sys, time
 import zmq
-victim_uid, victim_home = int(sys.argv[1]), sys.argv[2]
+victim_uid, victim_folders = int(sys.argv[1]), json.loads(sys.argv[2])
 seconds, markers = float(sys.argv[3]), json.loads(sys.argv[4])
 ports = set()
 for table in ("/proc/net/tcp", "/proc/net/tcp6"):
@@ -283,7 +284,7 @@ for table in ("/proc/net/tcp", "/proc/net/tcp6"):
 paths = set()
 for line in open("/proc/net/unix").read().splitlines()[1:]:
     fields = line.split()
-    if len(fields) > 7 and fields[7].startswith(victim_home + "/"):
+    if len(fields) > 7 and any(fields[7].startswith(f + "/") for f in victim_folders):
         paths.add(fields[7])
 unreachable = []
 for path in paths:
@@ -315,15 +316,16 @@ print(json.dumps({"ports": sorted(ports), "paths": sorted(paths), "unreachable":
 """
 
 
-def snoop_kernels(user, env, victim, markers, seconds=4.0) -> dict:
-    """What ``user`` reads of ``victim``'s kernels' output in ``seconds`` (see KERNEL_SNOOP)."""
+def snoop_kernels(user, env, victim, folders, markers, seconds=4.0) -> dict:
+    """What ``user`` reads of ``victim``'s kernels' output in ``seconds`` (see KERNEL_SNOOP),
+    looking for their sockets in ``folders``."""
     entry = pwd.getpwnam(victim)
     command = [
         "python",
         "-c",
         KERNEL_SNOOP,
         str(entry.pw_uid),
-        entry.pw_dir,
+        json.dumps([str(f) for f in folders]),
         str(seconds),
         json.dumps(markers),
     ]

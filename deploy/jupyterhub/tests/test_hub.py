@@ -362,6 +362,7 @@ def set_up_world(cleanup) -> dict:
         "state": state,
         "roster": roster,
         "passwords": state / "passwords.csv",
+        "runtime_root": base / "run" / "jupyter",  # the hub's default: /run/jupyter
     }
     for name in [*users.values(), *class_names, newcomer]:
         cleanup.add(remove_user, name)
@@ -394,6 +395,7 @@ def hub_environment(world) -> dict:
         "AUTODIFF_USER_ENV": str(USER_ENV),
         "AUTODIFF_SETTINGS": str(HERE),
         "AUTODIFF_HUB_STATE": str(world["state"]),
+        "AUTODIFF_RUNTIME_ROOT": str(world["runtime_root"]),
         "AUTODIFF_SPAWNER": "cgroup",  # no systemd here; cgroups v1 (cgroup_spawner.py)
         "AUTODIFF_MEM_LIMIT": f"{MEM_LIMIT >> 20}M",
         "AUTODIFF_CPU_LIMIT": "1",
@@ -539,7 +541,7 @@ def kernels_seen_by_another(hub, world, token_a, server_env, server_a) -> dict:
     response = hub.server("POST", a, "api/kernels", token_a, json={"name": "python3"})
     assert response.status_code == 201, response.text
     kernel_id = response.json()["id"]
-    runtime = home / ".local" / "share" / "jupyter" / "runtime"
+    runtime = world["runtime_root"] / str(pwd.getpwnam(a).pw_uid)
     connection_file = runtime / f"kernel-{kernel_id}.json"
     wait_for("a's connection file", connection_file.exists, 60)
     connection = json.loads(connection_file.read_text())
@@ -566,7 +568,7 @@ def kernels_seen_by_another(hub, world, token_a, server_env, server_a) -> dict:
             kernel_pids = children(server_a)
             assert len(kernel_pids) == 1, kernel_pids
             kernel_memory = memory_mib(kernel_pids[0])
-            seen = snoop_kernels(b, server_env[b], a, [SECRET, CONTROL])
+            seen = snoop_kernels(b, server_env[b], a, [home, runtime], [SECRET, CONTROL])
         finally:
             stop(control.pid)
     finally:
@@ -590,7 +592,7 @@ def runaway_kernel(hub, world, token_a, server_a) -> dict:
     response = hub.server("POST", a, "api/kernels", token_a, json={"name": "python3"})
     assert response.status_code == 201, response.text
     kernel_id = response.json()["id"]
-    runtime = world["homes"][a] / ".local" / "share" / "jupyter" / "runtime"
+    runtime = world["runtime_root"] / str(pwd.getpwnam(a).pw_uid)
     connection_file = runtime / f"kernel-{kernel_id}.json"
     wait_for("a's connection file", connection_file.exists, 60)
     from jupyter_client import BlockingKernelClient
@@ -810,7 +812,9 @@ def test_kernels_listen_on_private_unix_sockets(hub_run):
     for path in snoop["socket_paths"]:
         assert Path(path).parent == snoop["runtime"], path
         assert len(path) <= 107, f"{path}: {len(path)} characters, a socket path holds 107"
-    assert snoop["runtime"].stat().st_mode & 0o077 == 0, oct(snoop["runtime"].stat().st_mode)
+    folder = snoop["runtime"].stat()
+    assert folder.st_mode & 0o077 == 0, oct(folder.st_mode)
+    assert folder.st_uid == pwd.getpwnam(hub_run["users"]["a"]).pw_uid
 
 
 def test_a_student_reads_nothing_of_anothers_kernel(hub_run):
