@@ -60,6 +60,36 @@ def niceness(pid: int) -> int:
     return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time a process has used so far, user and system (/proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuAccount:
+    """A cgroup of the v1 ``cpuacct`` hierarchy that counts the CPU time of a command and of
+    everything it starts (forked workers, kernels): ``preexec_fn=account.join``."""
+
+    def __init__(self, name: str):
+        for line in Path("/proc/self/cgroup").read_text().splitlines():
+            _, controllers, path = line.split(":", 2)
+            if "cpuacct" in controllers.split(","):
+                self.folder = Path("/sys/fs/cgroup/cpuacct") / path.lstrip("/") / name
+                break
+        else:
+            raise AssertionError("no cgroup v1 cpuacct hierarchy to count CPU time with")
+        self.folder.mkdir()
+
+    def join(self) -> None:
+        (self.folder / "cgroup.procs").write_text(str(os.getpid()))
+
+    def seconds(self) -> float:
+        return int((self.folder / "cpuacct.usage").read_text()) / 1e9
+
+    def remove(self) -> None:
+        self.folder.rmdir()
+
+
 def memory_mib(pid: int) -> dict:
     """``{"rss": ..., "pss": ...}`` in MiB: resident, and proportional (shared pages split)."""
     values = {}
@@ -204,7 +234,7 @@ def server_environment(pid: int) -> dict:
     return dict(item.decode().split("=", 1) for item in raw if b"=" in item)
 
 
-def as_user(user, command, env, cwd, timeout=300):
+def as_user(user, command, env, cwd, timeout=300, preexec_fn=None):
     """Run ``command`` as ``user`` with exactly ``env``, in ``cwd``; output as text."""
     result = subprocess.run(
         ["runuser", "-u", user, "--", "env", "-i", *[f"{k}={v}" for k, v in env.items()], *command],
@@ -212,6 +242,7 @@ def as_user(user, command, env, cwd, timeout=300):
         capture_output=True,
         text=True,
         timeout=timeout,
+        preexec_fn=preexec_fn,
     )
     result.log = result.stdout + result.stderr
     return result

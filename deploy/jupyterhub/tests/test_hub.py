@@ -26,7 +26,8 @@ Checked besides: the scores in the gradebook (every autograded point for ``a``, 
 that a student can read neither the other's work nor the instructor's source, submissions or
 gradebook, that no feedback shows hidden-test text, that the formgrader is on for the
 instructor and off for students, that the servers run niced below the hub. Printed: the time of
-each step, and the sizing figures (the class's start, memory per server and per kernel).
+each step, and the sizing figures (the class's start, memory per server and per kernel, CPU
+time per server start and per graded submission).
 Every process started is stopped by its PID; the users, their homes and the temporary course
 are removed.
 """
@@ -55,9 +56,11 @@ import pytest
 from hubkit import (
     TCP_KERNEL,
     Cleanup,
+    CpuAccount,
     Hub,
     as_user,
     children,
+    cpu_seconds,
     free_port,
     memory_mib,
     niceness,
@@ -142,6 +145,10 @@ def report(result) -> None:
         f"all started {max(crowd['started'].values()):.0f} s after logging in "
         f"(median {statistics.median(crowd['started'].values()):.0f} s); "
         f"slowest hub API answer meanwhile {crowd['slowest_api']:.1f} s"
+    )
+    print(
+        f"CPU: a server's start {statistics.median(crowd['cpu'].values()):.1f} core-seconds "
+        f"(median), grading 2 submissions {result['grading'].cpu_seconds:.1f} core-seconds"
     )
     kernel = result["snoop"]["kernel_memory"]
     print(
@@ -246,7 +253,10 @@ def run_the_class(cleanup):
     t0 = time.monotonic()
     run_as(instructor, "nbgrader", "collect", PART01, cwd=course)
     grade = ["python", "-m", "course.grades", f"--Execute.timeout={CELL_TIMEOUT}"]
-    grading = as_user(instructor, grade, server_env[instructor], course)
+    account = CpuAccount(f"{PREFIX}{os.getpid()}-grading")
+    cleanup.add(account.remove)
+    grading = as_user(instructor, grade, server_env[instructor], course, 600, account.join)
+    grading.cpu_seconds = account.seconds()
     times["collect and grade"] = time.monotonic() - t0
     t0 = time.monotonic()
     run_as(instructor, "nbgrader", "generate_feedback", PART01, cwd=course)
@@ -489,7 +499,7 @@ def class_logs_in(hub, world, alive) -> dict:
     crowd = ThreadPoolExecutor(max_workers=len(names))
     logins = {name: crowd.submit(hub.log_in, name, password_of(world, name)) for name in names}
     throttled, retries = {}, []
-    started, memory, nice, slowest = {}, {}, {}, 0.0
+    started, memory, cpu, nice, slowest = {}, {}, {}, {}, 0.0
     pending = set(names)
     deadline = t0 + 600
     while pending and time.monotonic() < deadline and alive():
@@ -509,6 +519,7 @@ def class_logs_in(hub, world, alive) -> dict:
                 started[name] = time.monotonic() - t0
                 pid = server["state"]["pid"]
                 memory[name], nice[name] = memory_mib(pid), niceness(pid)
+                cpu[name] = cpu_seconds(pid)
         time.sleep(1)
     for retry in retries:
         assert retry.result().status_code != 429, "still throttled after trying again"
@@ -519,6 +530,7 @@ def class_logs_in(hub, world, alive) -> dict:
         "all_started": time.monotonic() - t0,
         "throttled": throttled,
         "memory": memory,
+        "cpu": cpu,
         "nice": nice,
         "slowest_api": slowest,
     }
