@@ -54,12 +54,11 @@ class CgroupSpawner(LocalProcessSpawner):
         groups = self.cgroups()
         for folder in groups.values():
             folder.mkdir(exist_ok=True)
-        if self.mem_limit:
-            (groups["memory"] / "memory.limit_in_bytes").write_text(str(self.mem_limit))
-        if self.cpu_limit:
-            period = int((groups["cpu"] / "cpu.cfs_period_us").read_text())
-            quota = int(self.cpu_limit * period)
-            (groups["cpu"] / "cpu.cfs_quota_us").write_text(str(quota))
+        memory = self.mem_limit or -1  # -1: no limit (the folder may keep an earlier one)
+        (groups["memory"] / "memory.limit_in_bytes").write_text(str(memory))
+        period = int((groups["cpu"] / "cpu.cfs_period_us").read_text())
+        quota = int(self.cpu_limit * period) if self.cpu_limit else -1
+        (groups["cpu"] / "cpu.cfs_quota_us").write_text(str(quota))
         return await super().start()
 
     def make_preexec_fn(self, name):

@@ -247,6 +247,7 @@ def run_the_class(cleanup):
     t0 = time.monotonic()
     runaway = runaway_kernel(hub, world, user_tokens[a], pids[f"server {a}"])
     runaway["others"] = {name: pid_alive(pids[f"server {name}"]) for name in (instructor, b)}
+    runaway["instructor"] = limits_of(pids[f"server {instructor}"])
     times["runaway kernel"] = time.monotonic() - t0
 
     # -- the instructor collects, grades (as make grade) and returns feedback ----------------------
@@ -654,6 +655,14 @@ def ended(pid: int, client, within: float) -> bool:
     return False
 
 
+def limits_of(pid: int) -> dict:
+    """The memory limit (bytes) and CPU quota (microseconds a period; -1: none) of a process."""
+    return {
+        "memory": int((cgroup_of(pid, "memory") / "memory.limit_in_bytes").read_text()),
+        "cpu_quota": int((cgroup_of(pid, "cpu") / "cpu.cfs_quota_us").read_text()),
+    }
+
+
 def cgroup_of(pid: int, controller: str) -> Path:
     """The v1 cgroup folder of ``pid`` in ``controller``'s hierarchy."""
     for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
@@ -947,3 +956,8 @@ def test_a_runaway_kernel_is_stopped_by_its_users_memory_limit(hub_run):
 def test_a_student_gets_one_core_at_most(hub_run):
     runaway = hub_run["runaway"]
     assert runaway["cpu_quota"] == runaway["cpu_period"], runaway  # AUTODIFF_CPU_LIMIT=1
+
+
+def test_an_instructor_gets_more_memory_and_every_core_to_grade(hub_run):
+    limits = hub_run["runaway"]["instructor"]
+    assert limits == {"memory": 8 << 30, "cpu_quota": -1}, limits  # the hub's defaults
