@@ -112,6 +112,11 @@ def hub_run():
     for needed in (USER_ENV / "bin" / "jupyterhub-singleuser", PROXY_BIN, HUB):
         if not needed.exists():
             pytest.fail(f"{needed} is missing: run `make hub-deps` first")
+    sys.path.insert(0, str(HERE))
+    from cgroup_spawner import available
+
+    if not available():
+        pytest.fail("the hub test runs the cgroup spawner: it needs cgroups v1 memory and cpu")
     started = time.monotonic()
     cleanup = Cleanup()
     atexit.register(cleanup)
