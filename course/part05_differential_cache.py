@@ -455,7 +455,7 @@ def cells():
             "chain_plus",
         ),
         markdown(r"""
-            ### Exercise 2 (1 point): predict the counts
+            ### Exercise 2 ({points}): predict the counts
 
             Reason it out before you measure: how many rules does the textbook recursion
             evaluate on $k$ levels of this graph, and how many the cached one? Write
