@@ -99,7 +99,7 @@ inline Tensor as_variable(const Tensor& x, std::uint64_t trace, bool& outer) {
 }
 
 template <class F>
-Differentiated of_one(F& f, const Tensor& x, bool may_record, const char* name, bool scalar) {
+Differentiated of_one(const F& f, const Tensor& x, bool may_record, const char* name, bool scalar) {
     const std::uint64_t trace = new_trace();
     bool outer = false;
     const std::vector<Tensor> variables{as_variable(x, trace, outer)};
@@ -108,7 +108,7 @@ Differentiated of_one(F& f, const Tensor& x, bool may_record, const char* name, 
 }
 
 template <class F>
-Differentiated of_list(F& f, const std::vector<Tensor>& xs, bool may_record, const char* name) {
+Differentiated of_list(const F& f, const std::vector<Tensor>& xs, bool may_record, const char* name) {
     const std::uint64_t trace = new_trace();
     bool outer = false;
     std::vector<Tensor> variables;
@@ -133,37 +133,37 @@ inline double scalar_value(const Tensor& t) { return t.value()(); }
 
 // The four calling conventions of grad and value_and_grad, by the argument's type.
 template <class F>
-std::pair<double, double> value_and_grad_of(F& f, double x) {
+std::pair<double, double> value_and_grad_of(const F& f, double x) {
     auto r = of_one(f, Tensor(x), false, "grad", true);
     return {scalar_value(r.value), scalar_value(r.derivatives[0])};
 }
 template <class F>
-std::pair<double, Array> value_and_grad_of(F& f, const Array& x) {
+std::pair<double, Array> value_and_grad_of(const F& f, const Array& x) {
     auto r = of_one(f, Tensor(x), false, "grad", true);
     return {scalar_value(r.value), r.derivatives[0].value()};
 }
 template <class F>
-std::pair<Tensor, Tensor> value_and_grad_of(F& f, const Tensor& x) {
+std::pair<Tensor, Tensor> value_and_grad_of(const F& f, const Tensor& x) {
     auto r = of_one(f, x, true, "grad", true);
     return {r.value, r.derivatives[0]};
 }
 template <class F>
-std::pair<double, std::vector<Array>> value_and_grad_of(F& f, const std::vector<Array>& xs) {
+std::pair<double, std::vector<Array>> value_and_grad_of(const F& f, const std::vector<Array>& xs) {
     auto r = of_list(f, as_tensors(xs), false, "grad");
     return {scalar_value(r.value), values(r.derivatives)};
 }
 template <class F>
-std::pair<Tensor, std::vector<Tensor>> value_and_grad_of(F& f, const std::vector<Tensor>& xs) {
+std::pair<Tensor, std::vector<Tensor>> value_and_grad_of(const F& f, const std::vector<Tensor>& xs) {
     auto r = of_list(f, xs, true, "grad");
     return {r.value, r.derivatives};
 }
 
 template <class F>
-Array jacobian_of(F& f, const Array& x) {
+Array jacobian_of(const F& f, const Array& x) {
     return of_one(f, Tensor(x), false, "jacobian", false).derivatives[0].value();
 }
 template <class F>
-Tensor jacobian_of(F& f, const Tensor& x) {
+Tensor jacobian_of(const F& f, const Tensor& x) {
     return of_one(f, x, true, "jacobian", false).derivatives[0];
 }
 }  // namespace detail
@@ -172,19 +172,19 @@ Tensor jacobian_of(F& f, const Tensor& x) {
 // A function returning (f(x), gradient of f at x) for scalar f.
 template <class F>
 auto value_and_grad(F f) {
-    return [f](const auto& x) mutable { return detail::value_and_grad_of(f, x); };
+    return [f](const auto& x) { return detail::value_and_grad_of(f, x); };
 }
 
 // The gradient of scalar f, as a function.
 template <class F>
 auto grad(F f) {
-    return [f](const auto& x) mutable { return detail::value_and_grad_of(f, x).second; };
+    return [f](const auto& x) { return detail::value_and_grad_of(f, x).second; };
 }
 
 // The Jacobian of f: shape f(x).shape + x.shape.
 template <class F>
 auto jacobian(F f) {
-    return [f](const auto& x) mutable { return detail::jacobian_of(f, x); };
+    return [f](const auto& x) { return detail::jacobian_of(f, x); };
 }
 
 // The Hessian of scalar f: the Jacobian of its gradient, shape x.shape + x.shape.
