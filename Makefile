@@ -132,3 +132,11 @@ cpp-examples: cpp
 	$(BIN)/python cpp/examples/make_data.py $(CPP_BUILD)/data
 	$(CPP_BUILD)/release/examples/part01_newton_vs_gd $(CPP_BUILD)/data
 	$(CPP_BUILD)/release/examples/part03_deep_learning $(CPP_BUILD)/data
+
+# The port beside autodiff_lib, numpy and PyTorch (when installed) on benchmarks/' workloads, in
+# three builds (-O2, -O3 -march=native, xsimd) in cpp/build/benchmark; run by hand (ARGS=--quick).
+benchmark-cpp: cpp-deps $(VENV)/.cpp-installed
+	cmake -S cpp -B $(CPP_BUILD)/benchmark -DCMAKE_BUILD_TYPE=Release -DAUTODIFF_TESTS=OFF \
+		-DAUTODIFF_EXAMPLES=OFF -DAUTODIFF_PYTHON=OFF -DAUTODIFF_BENCHMARKS=ON $(CPP_PYTHON)
+	cmake --build $(CPP_BUILD)/benchmark -j $(CPP_JOBS)
+	PYTHONPATH=$(CURDIR)/$(CPP_BUILD)/benchmark/python $(BIN)/python -m benchmarks.cpp $(ARGS)

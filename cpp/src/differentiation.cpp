@@ -110,7 +110,7 @@ Found backpropagate(const Tensor& y, const std::vector<Tensor>& targets, const T
         const std::uint64_t seq = heap.top();
         heap.pop();
         auto it = pending.find(seq);
-        const Entry entry = std::move(it->second);
+        const Entry entry{std::move(it->second)};
         pending.erase(it);
         ++visited;
         if (wanted.count(seq) != 0) found.emplace(seq, entry.g);
@@ -124,8 +124,9 @@ Found backpropagate(const Tensor& y, const std::vector<Tensor>& targets, const T
             Tensor contribution = local_differential(rule, entry.g, entry.node, argnum, batch);
             ++rules;
             const Tensor& parent = args[argnum];
-            auto [slot, inserted] = pending.try_emplace(parent.seq(), Entry{parent, contribution});
-            if (inserted) {
+            auto slot = pending.find(parent.seq());
+            if (slot == pending.end()) {
+                pending.emplace(parent.seq(), Entry{parent, std::move(contribution)});
                 heap.push(parent.seq());
             } else {
                 slot->second.g = slot->second.g + contribution;

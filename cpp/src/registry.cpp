@@ -24,10 +24,11 @@ std::string input_error(const std::string& name, const std::string& reason, cons
     return name + ": " + reason + " (got " + shapes + ")";
 }
 
-Tensor apply(const Primitive& primitive, Inputs args, Attributes attributes) {
-    Array out;
+namespace {
+// The forward computation; an error from it comes back naming the primitive and the shapes.
+Array run_forward(const Primitive& primitive, const Inputs& args, const Attributes& attributes) {
     try {
-        out = primitive.forward(args, attributes);
+        return primitive.forward(args, attributes);
     } catch (const std::logic_error&) {
         throw;  // invalid_argument, domain_error, out_of_range: already phrased for the user
     } catch (const xt::broadcast_error&) {
@@ -36,8 +37,11 @@ Tensor apply(const Primitive& primitive, Inputs args, Attributes attributes) {
     } catch (const std::runtime_error& error) {  // what xtensor and xtensor-blas throw
         throw std::invalid_argument(input_error(primitive.name, error.what(), args));
     }
-    auto node = std::make_shared<Node>();
-    node->value = std::move(out);
+}
+}  // namespace
+
+Tensor apply(const Primitive& primitive, Inputs args, Attributes attributes) {
+    auto node = std::make_shared<Node>(run_forward(primitive, args, attributes));
     if (!recording_enabled) return Tensor(std::move(node));
     // A node is recorded if some input is a variable with a rule: its trace is the oldest of
     // theirs. An input's requires_grad never changes, so the sweep can ask again which inputs

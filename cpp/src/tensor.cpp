@@ -5,6 +5,7 @@
 #include <atomic>
 #include <ostream>
 #include <sstream>
+#include <stdexcept>
 
 #include <xtensor/xio.hpp>
 
@@ -16,8 +17,7 @@ namespace {
 std::atomic<std::uint64_t> creation_order{0};  // numbers every variable, in order of creation
 
 std::shared_ptr<Node> make_leaf(Array value, bool requires_grad, std::uint64_t trace) {
-    auto node = std::make_shared<Node>();
-    node->value = std::move(value);
+    auto node = std::make_shared<Node>(std::move(value));
     node->requires_grad = requires_grad;
     if (requires_grad) {
         node->seq = next_seq();
@@ -37,6 +37,19 @@ std::string shape_text(const S& shape) {
 }  // namespace
 
 std::uint64_t next_seq() { return ++creation_order; }
+
+Inputs::Inputs(std::initializer_list<Tensor> inputs) : size_(inputs.size()) {
+    if (inputs.size() > capacity) {
+        throw std::invalid_argument("a primitive takes at most " + std::to_string(capacity) +
+                                    " tensors, got " + std::to_string(inputs.size()));
+    }
+    std::copy(inputs.begin(), inputs.end(), items_);
+}
+
+void Inputs::clear() {
+    for (std::size_t i = 0; i < size_; ++i) items_[i].node_.reset();
+    size_ = 0;
+}
 
 Tensor::Tensor(double value) : node_(make_leaf(Array(value), false, 0)) {}
 

@@ -178,7 +178,7 @@ TEST_CASE("a list of weights: one gradient per array, each right by finite diffe
     }
 }
 
-TEST_CASE("arrays in, arrays out; Tensors in, Tensors out that differentiate again") {
+TEST_CASE("arrays in, arrays out, and Tensors in, Tensors out that differentiate again") {
     const auto f = [](const Tensor& x) { return sum(power(tanh(x), 2.0)); };
     const Array x0 = {0.3, -0.6};
     const Array g = grad(f)(x0);

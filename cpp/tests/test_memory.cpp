@@ -77,7 +77,7 @@ TEST_CASE("a graph lives as long as its output and the derivatives recorded from
     CHECK(x.use_count() == 1);  // only this handle: no node holds x any more
 }
 
-TEST_CASE("a node holds its inputs; a constant result holds nothing") {
+TEST_CASE("a node holds its inputs, and a constant result holds nothing") {
     const Tensor x = variable(Array{1.0, 2.0});
     {
         const Tensor y = x * 2.0;

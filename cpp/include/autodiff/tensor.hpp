@@ -26,9 +26,9 @@ using Shape = std::vector<std::size_t>;
 using Index = xt::xstrided_slice_vector;
 
 class Tensor;
+class Inputs;
 struct Node;
 struct Primitive;
-using Inputs = std::vector<Tensor>;
 
 // Which axes a reduction runs over: all of them by default (Python's axis=None), one axis, or a
 // list; negative axes count from the end, as in numpy.
@@ -87,8 +87,33 @@ public:
     explicit Tensor(std::shared_ptr<Node> node) : node_(std::move(node)) {}
 
 private:
-    friend struct Node;  // its destructor takes over inputs (memory.cpp)
+    friend struct Node;    // its destructor takes over inputs (memory.cpp)
+    friend class Inputs;   // holds empty handles in its unused places
+    Tensor() = default;    // an empty handle: only Inputs makes them
     std::shared_ptr<Node> node_;
+};
+
+// The inputs of a node, kept in the node itself: no primitive has more than three (where has
+// three), and a vector would cost an allocation per operation. Read like a vector: x[0], size(),
+// a range-for.
+class Inputs {
+public:
+    static constexpr std::size_t capacity = 3;
+    Inputs() = default;
+    Inputs(std::initializer_list<Tensor> inputs);
+    std::size_t size() const { return size_; }
+    bool empty() const { return size_ == 0; }
+    const Tensor& operator[](std::size_t i) const { return items_[i]; }
+    Tensor& operator[](std::size_t i) { return items_[i]; }
+    const Tensor* begin() const { return items_; }
+    const Tensor* end() const { return items_ + size_; }
+    Tensor* begin() { return items_; }
+    Tensor* end() { return items_ + size_; }
+    void clear();
+
+private:
+    Tensor items_[capacity];
+    std::size_t size_ = 0;
 };
 
 // A node of the graph. Immutable once made: rules and sweeps only read it.
@@ -101,7 +126,9 @@ struct Node {
     std::uint64_t seq = 0;
     std::uint64_t trace = 0;
 
-    Node() = default;
+    // Made with its value: a default xt::xarray is 0-d and holds one element, which would be
+    // allocated only to be replaced.
+    explicit Node(Array computed) : value(std::move(computed)) {}
     Node(const Node&) = delete;
     Node& operator=(const Node&) = delete;
     ~Node();  // memory.cpp: frees a chain of any length without recursion
