@@ -224,6 +224,18 @@ def targets(results, modules):
     ]
 
 
+def cpu_model():
+    """The processor's name from /proc/cpuinfo (Linux), or what platform knows."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m benchmarks.cpp", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer, shorter repeats")
@@ -233,7 +245,7 @@ def main(argv=None):
     torch, torch_note = load_torch()
     print(
         f"autodiff_lib {ad.__version__} | numpy {np.__version__} | Python "
-        f"{platform.python_version()} | {platform.machine()}, {os.cpu_count()} CPUs"
+        f"{platform.python_version()} | {cpu_model()}, {os.cpu_count()} CPUs"
     )
     print(torch_note)
     for column, module in modules.items():

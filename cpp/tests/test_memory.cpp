@@ -2,6 +2,8 @@
 // through std::weak_ptr, as the Python tests see it through weakref), and a graph of any depth
 // is built, differentiated and freed without deep recursion (memory.cpp).
 #include <pthread.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <functional>
@@ -49,6 +51,26 @@ void on_small_stack(std::size_t stack_bytes, std::function<void()> body) {
 }
 
 constexpr std::size_t SMALL_STACK = 1 << 20;  // 1 MiB; a thread's default here is 8 MiB
+
+// Whether `body` on a small stack ends normally, run in a child process: if it overflows the
+// stack, only the child dies.
+bool survives_on_small_stack(std::function<void()> body) {
+    const pid_t child = fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        on_small_stack(SMALL_STACK, body);
+        _exit(0);
+    }
+    int status = 0;
+    REQUIRE(waitpid(child, &status, 0) == child);
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+// The plain alternative: each link owns the next through a shared_ptr, with the destructors
+// the compiler writes, which release the next link from inside their own call.
+struct Link {
+    std::shared_ptr<Link> next;
+};
 }  // namespace
 
 TEST_CASE("the intermediates of a finished backward pass are freed") {
@@ -148,4 +170,18 @@ TEST_CASE("the recorded graph of a Hessian of a deep chain is freed on a small s
         }
         CHECK(inner.expired());
     });
+}
+
+TEST_CASE("the same length of plain shared_ptr links, freed recursively, overflows that stack") {
+    static constexpr int n = 1000000;
+    const auto free_a_chain_of_links = [] {
+        auto head = std::make_shared<Link>();
+        for (int i = 1; i < n; ++i) head = std::make_shared<Link>(Link{head});
+    };  // head's destructor runs n destructors deep
+    const auto free_a_chain_of_nodes = [] {
+        Tensor y = variable(Array(1.0));
+        for (int i = 1; i < n; ++i) y = -y;
+    };
+    CHECK_FALSE(survives_on_small_stack(free_a_chain_of_links));
+    CHECK(survives_on_small_stack(free_a_chain_of_nodes));
 }
