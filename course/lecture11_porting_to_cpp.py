@@ -53,8 +53,8 @@ def cells():
 
             CPP = Path(ad.__file__).resolve().parents[1] / "cpp"  # the port, beside the package
             assert (CPP / "CMakeLists.txt").is_file(), f"the C++ port is not at {CPP}"
-            SOURCES = sorted([*CPP.glob("include/autodiff/*.hpp"), *CPP.glob("src/*.cpp"),
-                              *CPP.glob("examples/*.cpp")])
+            SOURCES = [*sorted(CPP.glob("src/*.cpp")), *sorted(CPP.glob("include/autodiff/*.hpp")),
+                       *sorted(CPP.glob("examples/*.cpp"))]  # the library first, then its users
 
 
             def excerpt(path, start, last):
@@ -129,12 +129,13 @@ def cells():
                 \"\"\"'file:line' of the port's first use of the row's xtensor function, and how
                 many files use it ('' if none).\"\"\"
                 names = re.findall(r"xt::[\\w:]+", entry.xtensor)
-                patterns = [re.escape(name) + r"\\b" for name in names]
+                # a call, not the slice xt::all() nor a mention in a comment
+                patterns = [re.escape(name) + r"\\b(?!\\(\\))" for name in names]
                 if entry.xtensor in OPERATORS:
                     patterns = [OPERATORS[entry.xtensor]]
                 hits = [(path, number) for path in SOURCES
                         for number, line in enumerate(path.read_text("utf-8").splitlines(), 1)
-                        if patterns and any(re.search(p, line) for p in patterns)]
+                        if patterns and any(re.search(p, line.split("//")[0]) for p in patterns)]
                 if not hits:
                     return ""
                 files = sorted({path for path, _ in hits})
@@ -387,8 +388,8 @@ def cells():
               $10^{-15}$ of the values' scale: the last bits of the transcendental functions),
               and the counts of rule evaluations and nodes visited, with the cache and without
               it, for gradients and for Hessians, are *equal*: the port builds the same graph,
-              node for node, and runs the same rules on it. `tests/test_cpp_examples.py` checks that the C++
-              programs of parts 01 and 03 print the notebooks' figures.
+              node for node, and runs the same rules on it. `tests/test_cpp_examples.py`
+              checks that the C++ programs of parts 01 and 03 print the notebooks' figures.
 
             The C++ test cases, read from `cpp/tests/`:
         """),
