@@ -287,7 +287,8 @@ def cells():
         markdown(r"""
             The first step already lands so far out that $\cosh$ overflows and the loss is
             `inf` (a `DivergenceError`). Further out still, the curvature $1/\cosh^2 u$ rounds
-            to $0$ and the Hessian is singular (a `LinAlgError`, as in one run below).
+            to $0$ and the Hessian is singular (a `LinAlgError`). Which of the two comes first
+            depends on rounding; below, "blew up" stands for either.
 
             **Would a smaller, fixed step help?** `ad.newton(..., step_size=eta)` takes the step
             $x \leftarrow x - \eta\,H^{-1}\nabla f$ with a fixed $\eta$:
@@ -301,8 +302,10 @@ def cells():
                         result = ad.newton(f, x0, tol=tol, step_size=eta, max_steps=200)
                         converged = result.converged
                         outcomes.append("converged" if converged else "not converged in 200 steps")
-                    except (ad.DivergenceError, np.linalg.LinAlgError) as error:
-                        outcomes.append(f"{type(error).__name__}")
+                    except (ad.DivergenceError, np.linalg.LinAlgError):
+                        # f overflowed or the Hessian became singular: which comes first
+                        # depends on rounding, so both read the same
+                        outcomes.append("blew up")
                 print(f"eta = {eta:<6} " + " | ".join(outcomes))
         """,
             check_output=True,
