@@ -19,6 +19,7 @@
 #include <xtensor/xbroadcast.hpp>
 #include <xtensor/xmath.hpp>
 #include <xtensor/xoperation.hpp>
+#include <xtensor/xmanipulation.hpp>
 #include <xtensor/xstrided_view.hpp>
 
 #include "autodiff/registry.hpp"
@@ -596,6 +597,20 @@ Array matmul_values(const Array& a, const Array& b) {
         auto tall = xt::adapt(a.data(), a.size(), xt::no_ownership(),
                               std::vector<std::size_t>{product(a_stack) * rows, inner});
         Array out = xt::linalg::dot(tall, b);
+        out.reshape(out_shape);
+        return out;
+    }
+    if (a.dimension() == 2) {
+        // One matrix on the left: a @ b[i] for every matrix of the stack is one product of a
+        // with the stack's matrices side by side, (k, B·n), then taken apart again.
+        const std::size_t inner = a.shape()[1];
+        const std::size_t count = product(b_stack);
+        Array side_by_side = xt::transpose(
+            xt::reshape_view(b, std::vector<std::size_t>{count, inner, cols}), {1, 0, 2});
+        side_by_side.reshape({inner, count * cols});
+        Array products = xt::linalg::dot(a, side_by_side);
+        products.reshape({rows, count, cols});
+        Array out = xt::transpose(products, {1, 0, 2});
         out.reshape(out_shape);
         return out;
     }

@@ -138,9 +138,15 @@ TEST_CASE("matmul: matrices, vectors and stacks, w.r.t. each side") {
     CHECK_CLOSE(matmul(A, B).value(), (Array{{0.62, 0.03}, {-0.64, 0.46}}), 1e-14, 1e-15);
     CHECK_CLOSE(matmul(v3, B).value(), (Array{0.72, -0.15}), 1e-14, 1e-15);
     CHECK_CLOSE(matvec(A, v3).value(), matmul(A, v3).value(), 1e-15, 0.0);
-    const Array products = matmul(stack, B).value();
+    const Array products = matmul(stack, B).value();                    // one tall product
+    const Array left = matmul(constant(B), stack).value();                // side by side
+    const Array both = matmul(stack, transpose(constant(stack), {0, 2, 1})).value();  // a loop
+    CHECK(left.shape() == Array::shape_type{2, 3, 3});
     for (std::size_t i = 0; i < 2; ++i) {
-        CHECK_CLOSE(Array(xt::view(products, i)), matmul(Array(xt::view(stack, i)), B).value(),
+        const Array matrix = xt::view(stack, i);
+        CHECK_CLOSE(Array(xt::view(products, i)), matmul(matrix, B).value(), 1e-15, 1e-15);
+        CHECK_CLOSE(Array(xt::view(left, i)), matmul(B, matrix).value(), 1e-15, 1e-15);
+        CHECK_CLOSE(Array(xt::view(both, i)), matmul(matrix, Array(xt::transpose(matrix))).value(),
                     1e-15, 1e-15);
     }
 }
