@@ -414,10 +414,26 @@ def cells():
             print(results)
         """, check_output=True),
         markdown(r"""
-            Where the arithmetic is nothing (one-element arrays), the port is an order of
-            magnitude cheaper per operation than the Python library: what is left is a node,
-            a rule and a few allocations. Where the arithmetic is everything (large matrices),
-            every column does the same BLAS calls and the same elementwise loops, and the ratios
-            approach one. Lecture 10 lists what comes after that: fusion, compilation, GPUs.
+            What the tables show (read the ratios: they are timed side by side, one loop of each
+            column in turn, while the absolute times carry the machine's load):
+
+            * Where the arithmetic is nothing (one-element arrays, the first table), the port is
+              several times cheaper per operation than the Python library and than PyTorch
+              eager: what is left per operation is a node, a rule, and the allocations of a
+              `std::shared_ptr` node and an `xt::xarray` for every result. Those allocations
+              are why it misses the target of half a microsecond.
+            * On the chain of 16-vectors the port needs well under the time of hand-written
+              numpy, whose every operation pays a call from Python.
+            * Where the arithmetic is everything (large matrices), every column calls BLAS for
+              the products, and the elementwise loops (`tanh`, the rules' products) decide:
+              xtensor's loops over `std::tanh` are slower than numpy's vectorized ones, unless
+              xtensor is built with xsimd (the last column), which brings the port level with
+              numpy.
+            * The Hessian is computed as the Jacobian of the gradient, a sweep over the recorded
+              sweep: far from the closed form `A + diag(1 - tanh²x)` in every library, and the
+              port no faster than the Python library there, because the time goes into the
+              products with $100 \times 100$ arrays, not into the bookkeeping.
+
+            Lecture 10 lists what comes after that: fusion, compilation, GPUs.
         """),
     ]
