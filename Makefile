@@ -41,7 +41,7 @@ browser-deps:
 	else echo "The browser tests need Chromium at $(CHROMIUM): install Debian's 'chromium' package (apt-get install chromium, as root)"; exit 1; fi
 
 lint: $(STAMP)
-	$(BIN)/ruff check autodiff_lib course tests benchmarks deploy nbgrader_config.py
+	$(BIN)/ruff check autodiff_lib course tests benchmarks deploy cpp nbgrader_config.py
 
 # Source notebooks from their builders in course/ (refuses to overwrite hand edits).
 notebooks: $(STAMP)
