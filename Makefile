@@ -87,6 +87,27 @@ $(HUB)/.installed: $(STAMP) pyproject.toml
 test-hub: hub-deps
 	$(BIN)/python -m pytest -p no:cacheprovider -s deploy/jupyterhub/tests
 
+# On the hub's server, as root, in the course's one checkout (/srv/autodiff/course): the
+# environment of the hub and its users (not editable: users never read the private checkout),
+# their Jupyter settings and configurable-http-proxy, all from this checkout. Run it again
+# after each `git pull`; deploy/jupyterhub/README.md says when servers pick it up.
+HUB_PREFIX ?= /opt/autodiff
+.PHONY: hub-install
+hub-install:
+	@[ "$$(id -u)" = 0 ] || { echo "make hub-install: run it as root (it writes $(HUB_PREFIX))"; exit 1; }
+	@$(HUB_PYTHON) -c 'import ensurepip, venv' 2>/dev/null && command -v npm >/dev/null || { \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv npm; }
+	test -x $(HUB_PREFIX)/venv/bin/python || $(HUB_PYTHON) -m venv $(HUB_PREFIX)/venv
+	$(HUB_PREFIX)/venv/bin/python -m pip install --quiet --upgrade pip
+	$(HUB_PREFIX)/venv/bin/python -m pip install --quiet '.[course,deploy]'
+	$(HUB_PREFIX)/venv/bin/python -m pip install --quiet --no-deps --force-reinstall .
+	npm install --prefix $(HUB_PREFIX)/proxy --no-audit --no-fund --silent configurable-http-proxy@5
+	rm -rf $(HUB_PREFIX)/settings.new && mkdir -p $(HUB_PREFIX)/settings.new
+	cp -R deploy/jupyterhub/jupyter deploy/jupyterhub/student $(HUB_PREFIX)/settings.new/
+	rm -rf $(HUB_PREFIX)/settings && mv $(HUB_PREFIX)/settings.new $(HUB_PREFIX)/settings
+	chmod -R a+rX,go-w $(HUB_PREFIX)
+	git rev-parse HEAD > $(HUB_PREFIX)/installed-commit
+
 # -- the C++ port (cpp/, see cpp/README.md) ----------------------------------------------------
 # Debian's packages: CMake and g++, xtensor with xtensor-blas over OpenBLAS, doctest, and xsimd
 # (only the SIMD build of make benchmark-cpp uses it). cpp-deps installs the missing ones as root,

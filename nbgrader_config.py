@@ -41,6 +41,9 @@ c.GenerateAssignment.preprocessors = [
 # that cell fails (scoring 0 in the tests that need it) and the rest of the notebook still runs.
 c.Execute.timeout = 30
 c.Execute.interrupt_on_timeout = True
+# No widget state is stored in graded notebooks: the feedback HTML then shows each slider's
+# static picture (autodiff_lib.plotting.slider) instead of a widget it cannot draw.
+c.Execute.store_widget_state = False
 
 # -- feedback: nbgrader shows hidden tests in feedback, and failing hidden asserts in their ---
 # tracebacks; HideHiddenTests removes both, leaving the name of the error.

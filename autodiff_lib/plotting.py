@@ -8,17 +8,20 @@ on ``ax`` (a new figure when it is None) and returns it. For a function of one v
 ``plot_quadratic_model`` shows the model a Newton step minimizes; for training a network,
 ``plot_loss_curve`` draws the loss per epoch (or step) and ``plot_fit`` the samples and learned
 curves. ``plot_graph`` draws the computational graph of a Tensor. ``slider`` redraws a plot for
-each value of a slider, in a notebook.
+each value of a slider, in a notebook. ``log_ticks`` labels a log axis that spans only a decade
+or two at 1, 2 and 5 times each power of ten.
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 
 from .differentiation import grad, hessian
 
 __all__ = [
-    "plot_fit", "plot_graph", "plot_growth", "plot_loss_curve", "plot_losses",
+    "log_ticks", "plot_fit", "plot_graph", "plot_growth", "plot_loss_curve", "plot_losses",
     "plot_quadratic_model", "plot_trajectories", "slider",
 ]  # fmt: skip
 
@@ -28,6 +31,19 @@ def _axes(ax):
         import matplotlib.pyplot as plt
 
         _, ax = plt.subplots(figsize=(5.5, 4.5))
+    return ax
+
+
+def log_ticks(ax, axis="y"):
+    """Label the log-scaled ``axis`` ("x" or "y") of ``ax`` at 1, 2 and 5 times each power of
+    ten, written plainly (0.02, not 2×10⁻²): an axis spanning a decade or two then shows
+    several labels instead of one. Returns ``ax``."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    target.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    target.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    target.set_minor_formatter(NullFormatter())
     return ax
 
 
@@ -176,13 +192,15 @@ def plot_loss_curve(losses, floor=None, ax=None, label="training loss",
     return ax
 
 
-def plot_fit(x, y, curves, ax=None, points=300):
+def plot_fit(x, y, curves, ax=None, points=300, span=None):
     """Samples ``(x, y)`` of a function of one variable (``x`` and ``y`` of shape (n, 1)) and
     ``curves``, a dict from a label to a function of inputs of shape (m, 1), drawn over the
-    range of ``x``."""
+    range of ``x``, or over ``span = (low, high)`` (say, where the function will be used,
+    beyond the samples)."""
     ax = _axes(ax)
     x, y = np.asarray(x, dtype=float).reshape(-1), np.asarray(y, dtype=float).reshape(-1)
-    grid = np.linspace(x.min(), x.max(), points).reshape(-1, 1)
+    low, high = (x.min(), x.max()) if span is None else span
+    grid = np.linspace(low, high, points).reshape(-1, 1)
     ax.plot(x, y, ".", color="0.6", markersize=4, label="samples")
     for (label, curve), style in zip(curves.items(), ["k-", "r--", "b:", "g-."]):
         ax.plot(grid[:, 0], np.asarray(curve(grid), dtype=float).reshape(-1), style,
@@ -290,6 +308,10 @@ def slider(draw, options, description, value=None, width="520px"):
     as its outputs in one piece (nothing is captured from the kernel's output stream), so the
     slider works the same in JupyterLab and when a notebook is run headless. Each value is
     drawn once: going back to it shows the stored picture.
+
+    Where no widget can be drawn (nbconvert's HTML, such as nbgrader's feedback, GitHub, a
+    notebook opened without its kernel), the output shows a static copy instead: the first
+    figure ``draw`` made for the value shown when the cell ran, and what it printed.
     """
     import ipywidgets as widgets
 
@@ -309,7 +331,37 @@ def slider(draw, options, description, value=None, width="520px"):
 
     control.observe(redraw, names="value")
     redraw()
-    return widgets.VBox([control, shown])
+    return _slider_box()([control, shown])
+
+
+@functools.cache
+def _slider_box():
+    """``ipywidgets.VBox`` whose output also carries a static copy of what it shows."""
+    import ipywidgets as widgets
+
+    class SliderBox(widgets.VBox):
+        """A slider (first child) above the ``Output`` it drives (second child). Its output
+        bundle holds, beside the widget, a picture and a text for viewers without widgets:
+        nbconvert, for one, shows the picture when the notebook stores no widget state."""
+
+        def _repr_mimebundle_(self, **kwargs):
+            bundle = super()._repr_mimebundle_(**kwargs)
+            return {**bundle, **_static_copy(self.children[1].outputs)}
+
+    return SliderBox
+
+
+def _static_copy(outputs) -> dict:
+    """A MIME bundle standing for notebook ``outputs`` where they cannot be shown one by one:
+    the first picture among them (``image/png``), and their printed text (``text/plain``; else
+    the text of the picture)."""
+    printed = "".join(o["text"] for o in outputs if o["output_type"] == "stream")
+    pictures = [o["data"] for o in outputs if "image/png" in o.get("data", {})]
+    bundle = {"image/png": pictures[0]["image/png"]} if pictures else {}
+    text = printed or (pictures[0].get("text/plain", "") if pictures else "")
+    if text:
+        bundle["text/plain"] = text
+    return bundle
 
 
 def _render(draw, value, name):

@@ -3,9 +3,11 @@
 The student gets the textbook recursive chain rule over the library's graph (every path from
 x to y, one at a time), adds the cache of differentials keyed by the pair (y, x), and counts
 rule evaluations on a graph with shared subexpressions: doubling per level without the cache,
-linear with it, the same counts as the library's engine. The written answer explains why the
-memo reaches backpropagation's cost and why reference counting frees every intermediate.
-``python -m course.build`` writes it.
+linear with it (one per edge), the same counts as the library's engine. One cache serves two
+outputs (why the key holds y); the recursion meets Python's recursion limit where the engine's
+loop does not; the student predicts the counts on a graph that uses each level three times.
+The written answer explains why the memo reaches backpropagation's cost, and what a rule that
+captured its own node would do to memory. ``python -m course.build`` writes it.
 """
 
 from .cells import code, given, markdown, solution, tests, written_answer
@@ -39,6 +41,7 @@ def cells():
         given(
             """
             import gc
+            import sys
             import time
             import weakref
 
@@ -190,6 +193,13 @@ def cells():
             numpy's does, which makes Tensors awkward keys). Before computing $dy/dx$, look it
             up; after computing it, store it. Use `local_differential` for every rule
             evaluation, as `chain_rule` does, so that the counts compare.
+
+            Within one call, `y` never changes: why is it part of the key? Because a cache may
+            outlive one call. The same dictionary can serve several outputs of one graph (the
+            gradients of two losses that share their first layers, the rows of a Jacobian, or
+            the derivative of a derivative, whose graph contains the first one), and there
+            $dy/dc$ and $dz/dc$ are different numbers for the same node $c$. A cell below
+            shares one cache between two outputs.
         """),
         solution(
             """
@@ -302,6 +312,27 @@ def cells():
             points=2,
         ),
         markdown(r"""
+            One cache for two outputs of the same graph: $z = x_2$ and $y = x_5$, computed
+            from $z$. Each differential is stored under its own pair, so both come out right.
+            Keyed by `x.seq` alone, the second call would find $dy/dx$ stored under $x$ and
+            hand it back as $dz/dx$.
+        """),
+        code(
+            """
+            x = ad.Tensor(0.5)
+            z = chain(x, 2)  # x_2
+            y = chain(z, 3)  # x_5, computed from z: z's graph is part of y's
+            shared, tally = {}, ad.OperationCounts()
+            dy_dx = cached_chain_rule(y, x, users_of(y), tally, shared)
+            dz_dx = cached_chain_rule(z, x, users_of(z), tally, shared)
+            for name, got, depth in [("dy/dx", dy_dx, 5), ("dz/dx", dz_dx, 2)]:
+                expected = ad.grad(lambda x: chain(x, depth))(0.5)
+                print(f"{name} = {float(got):.6g}   ad.grad: {expected:.6g}")
+            print(f"one cache: {len(shared)} differentials, {tally.rule_evaluations} rules")
+        """,
+            check_output=True,
+        ),
+        markdown(r"""
             ## Counting: with and without the cache
 
             The same chain, now with both versions and with the library's engine, which has
@@ -310,8 +341,14 @@ def cells():
         """),
         given(
             """
+            def edges(y):
+                \"\"\"The edges of y's graph: one per (rule, input) pair of every node.\"\"\"
+                return sum(len(node.grad_inputs) for node in ad.topological_order(y))
+
+
             depths = list(range(1, 13))
             counts = {"textbook": [], "cached": [], "engine, no cache": [], "engine": []}
+            graph_edges = [edges(chain(ad.Tensor(0.5), depth)) for depth in depths]
             for depth in depths:
                 f = lambda x: chain(x, depth)
                 counts["textbook"].append(textbook_grad(f, 0.5)[1])
@@ -321,16 +358,18 @@ def cells():
                         ad.grad(f)(0.5)
                     counts[label].append(ops.rule_evaluations)
 
-            print(f"{'depth':>5} " + " ".join(f"{label:>16}" for label in counts))
+            columns = {"textbook": counts["textbook"], "cached": counts["cached"],
+                       "edges": graph_edges, **counts}
+            print(f"{'depth':>5} " + " ".join(f"{label:>16}" for label in columns))
             for i, depth in enumerate(depths):
-                print(f"{depth:5d} " + " ".join(f"{counts[label][i]:16d}" for label in counts))
+                print(f"{depth:5d} " + " ".join(f"{column[i]:16d}" for column in columns.values()))
         """,
             "count_chain",
             check_output=True,
         ),
         markdown(r"""
-            Plotted on a log scale, with the seconds each version takes at two depths (your
-            numbers will differ):
+            Plotted on a log scale and on a linear one, with the seconds each version takes at
+            two depths (your numbers will differ):
         """),
         code(
             """
@@ -342,27 +381,140 @@ def cells():
                     milliseconds = 1e3 * (time.perf_counter() - start)
                     print(f"depth {depth:2d}, {label:8}: {milliseconds:8.3f} ms")
 
-            fig, ax = plt.subplots(figsize=(6.5, 4.5))
+            fig, (log_axes, linear_axes) = plt.subplots(1, 2, figsize=(11, 4.2))
             plot_growth(depths, {"without the cache": counts["textbook"],
                                  "with the cache": counts["cached"]},
-                        "depth k", "rule evaluations (log scale)", ax=ax)
-            ax.set_title(r"$x_{k+1} = \\tanh(x_k)\\cdot x_k$")
+                        "depth k", "rule evaluations (log scale)", ax=log_axes)
+            log_axes.set_title("log scale: doubling per level is a straight line")
+            for label, key in [("without the cache", "textbook"), ("with the cache", "cached")]:
+                linear_axes.plot(depths, counts[key], "o-", markersize=4, label=label)
+            linear_axes.plot(depths, graph_edges, "k+", markersize=9, label="edges of the graph")
+            linear_axes.set_ylim(0, 1.6 * max(counts["cached"]))  # the count without it leaves
+            linear_axes.set_xlabel("depth k")
+            linear_axes.set_ylabel("rule evaluations")
+            linear_axes.set_title("linear scale: 3 more per level is a straight line")
+            linear_axes.grid(True, alpha=0.3)
+            linear_axes.legend(fontsize="small")
+            fig.suptitle(r"$x_{k+1} = \\tanh(x_k)\\cdot x_k$")
             plt.show()
         """,
             ignore_output=True,
         ),
         markdown(r"""
             On the log scale, the count without the cache is a straight line: it doubles with
-            every level, $3\,(2^k - 1)$. With the cache it grows by 3 per level, $3k$: every
-            edge of the graph once. Your recursion and the engine agree on both counts: the
-            engine's sweep is the same cache, organized as a loop over the topological order
-            instead of a recursion. (Python limits how deep a recursion may go,
-            `sys.getrecursionlimit()`, so the recursive version fails on very deep graphs; the
-            engine's loop differentiates a chain of 100 000 operations.) The seconds tell the
-            same story.
+            every level, $3\,(2^k - 1)$; on the linear scale it leaves the plot after four
+            levels. With the cache the count grows by 3 per level, $3k$: a straight line on the
+            linear scale (on the log scale it bends flat, since adding 3 is a smaller and
+            smaller factor). That is every edge of the graph once: the column `edges` of the
+            table. Your recursion and the engine agree on both counts: the engine's sweep is the
+            same cache, organized as a loop over the topological order instead of a recursion.
+            The seconds tell the same story.
 
-            Try other graphs: what does the count without the cache do for
-            $x_{k+1} = \tanh(x_k)\cdot x_k + x_k$, and why?
+            ## How deep can a recursion go?
+
+            Python allows `sys.getrecursionlimit()` nested calls (1000, unless changed) and
+            then raises `RecursionError`. The recursion above nests a call for every node on
+            the way from $x$ to $y$, two per level: a graph a thousand levels deep is out of its
+            reach, cache or not. The engine's loop has no such limit: below, it differentiates
+            a chain ten times as deep (20 000 operations), and it goes as deep as memory
+            allows (try 50 000 levels, 100 000 operations, if you can wait a few seconds).
+        """),
+        code(
+            """
+            depth = sys.getrecursionlimit()
+            try:
+                cached_grad(lambda x: chain(x, depth), 0.5)
+                print(f"depth {depth}: cached_grad went through (is your answer a loop?)")
+            except RecursionError:
+                print(f"depth {depth}: cached_grad raised RecursionError")
+
+            DEEP = 10_000  # two operations per level: 20 000 operations
+            with ad.count_operations() as ops:
+                ad.grad(lambda x: chain(x, DEEP))(0.5)
+            print(f"depth {DEEP}: the engine evaluated {ops.rule_evaluations} rules in a loop")
+        """,
+            check_output=True,
+        ),
+        markdown(r"""
+            ## Another graph: predict, then count
+
+            Add $x_k$ once more at every level:
+
+            $$x_{k+1} = \tanh(x_k)\cdot x_k + x_k .$$
+
+            Each level now has three operations, and uses $x_k$ three times.
+        """),
+        given(
+            """
+            def chain_plus(x, depth):
+                \"\"\"x_{k+1} = tanh(x_k) * x_k + x_k, depth times: each x_k used three times.\"\"\"
+                for _ in range(depth):
+                    x = ad.tanh(x) * x + x
+                return x
+        """,
+            "chain_plus",
+        ),
+        markdown(r"""
+            ### Exercise 2 (1 point): predict the counts
+
+            Reason it out before you measure: how many rules does the textbook recursion
+            evaluate on $k$ levels of this graph, and how many the cached one? Write
+            `predicted_rules(k)`, returning the pair `(without the cache, with the cache)` as
+            formulas in `k`: they must hold at any depth, also where nobody could wait for the
+            count. A way in: call $R_j$ the rules that `chain_rule(y, x_j)` evaluates, with
+            $R_k = 0$, and find $R_j$ from $R_{j+1}$ by following the edges that leave $x_j$.
+            (For $x_{k+1} = \tanh(x_k)\cdot x_k$ above, $R_j = 2R_{j+1} + 3$.)
+        """),
+        solution(
+            """
+            def predicted_rules(k):
+                \"\"\"(rules without the cache, rules with it) on k levels of chain_plus.\"\"\"
+                ### BEGIN SOLUTION
+                # R_j = 3 R_{j+1} + 6 (x_j has three users, at 2, 1 and 0 edges from x_{j+1})
+                return 3 * (3**k - 1), 5 * k
+                ### END SOLUTION
+        """,
+            "predicted_rules",
+        ),
+        tests(
+            """
+            # Your formulas against the counts of textbook_grad and of the engine with its cache
+            # (the same count as cached_grad) at depths 1 to 6; hidden tests: deeper graphs.
+            for k in range(1, 7):
+                f = lambda x: chain_plus(x, k)
+                with ad.count_operations() as ops:
+                    ad.grad(f)(0.5)
+                measured = (textbook_grad(f, 0.5)[1], ops.rule_evaluations)
+                assert np.allclose(np.asarray(predicted_rules(k), dtype=float), measured,
+                                   rtol=1e-9, atol=0), \\
+                    f"depth {k}: you predict {predicted_rules(k)}, the counts are {measured}"
+            ### BEGIN HIDDEN TESTS
+            for k_hidden in [10, 25, 60]:
+                expected_h = (3 * (3.0**k_hidden - 1), 5.0 * k_hidden)
+                assert np.allclose(np.asarray(predicted_rules(k_hidden), dtype=float), expected_h,
+                                   rtol=1e-9, atol=0), \\
+                    f"depth {k_hidden}: the prediction does not hold for deeper graphs"
+            ### END HIDDEN TESTS
+        """,
+            "test_predicted_rules",
+            points=1,
+        ),
+        code(
+            """
+            print(f"{'depth':>5} {'predicted':>22} {'measured':>22}")
+            for k in range(1, 9):
+                measured = (textbook_grad(lambda x: chain_plus(x, k), 0.5)[1],
+                            cached_grad(lambda x: chain_plus(x, k), 0.5)[1])
+                print(f"{k:5d} {str(predicted_rules(k)):>22} {str(measured):>22}")
+        """,
+            check_output=True,
+        ),
+        markdown(r"""
+            Without the cache, each level now triples the paths instead of doubling them; with
+            it, each level adds its five edges. (The engine's textbook mode,
+            `ad.differential_cache(False)`, groups the paths by their last edge instead of
+            their first, walking down from $y$: on this graph it evaluates fewer rules than
+            `chain_rule`, but their number triples per level just the same.)
 
             ## Who frees the intermediate tensors?
 
@@ -395,9 +547,12 @@ def cells():
             1. Why does memoizing the differentials by the pair $(y, x)$ give the asymptotic
                cost of backpropagation? Count the rule evaluations with and without the cache
                in terms of the graph (its nodes, edges and paths).
-            2. Why are the dependencies captured by the derivative rules always acyclic, and
-               what does that mean for freeing the intermediate tensors, here in Python and in
-               a port of the library to C++?
+            2. The cell above relies on the references never forming a cycle. Suppose a
+               primitive's rule were written as a closure over its own output node (say, to
+               read `node.value` instead of receiving `ans`). Follow the references from such a
+               node: what would become of the graph's memory in the cell above (with `gc` off),
+               with `gc` on, and in a C++ port that holds nodes in `std::shared_ptr`s? How would
+               you avoid it?
         """),
         written_answer(
             r"""
@@ -412,18 +567,20 @@ def cells():
                (path, edge) pairs, which grows with the number of paths, exponentially in the
                depth when subexpressions are shared ($3(2^k - 1)$ against $3k$ here).
 
-            2. A node is created from inputs that already exist, and it stores only references
-               to those inputs; its rules capture only the node and its inputs (a recorded
-               rule builds new nodes from them, which again point only to older ones). So every
-               reference points from a newer object to an older one (down the creation order,
-               `seq`): a cycle would need a reference to something newer. Without cycles,
-               reference counting frees each intermediate tensor as soon as the last
-               reference to it goes, for example when the output and the derivative go out of
-               scope: no garbage collector is needed. A C++ port would hold the inputs in
-               `std::shared_ptr`s: a node is destroyed when its count drops to zero, and
-               `weak_ptr`s are never needed, since there are no cycles to break. (A very deep
-               chain is then freed by a recursion of destructors, which a careful port turns
-               into a loop.)
+            2. The node would hold its `grad_inputs`, which hold the rule, whose closure holds
+               the node: a cycle. Every object in it keeps a reference count of at least one
+               after the last outside name goes, so reference counting never frees it, and with
+               it everything it references: the node's inputs and, through them, the whole
+               graph below it. In the cell above (`gc` off), the tensors would stay alive after
+               `del y, dy_dx`: a leak, one graph per gradient, that grows with every training
+               step. With `gc` on, Python's cycle collector finds the unreachable cycle and
+               frees it, but only at its next collection, which takes time in proportion to the
+               objects it scans, and memory piles up until then. A C++ port with
+               `std::shared_ptr` has no cycle collector: the graph would leak for good. To avoid
+               it, never point from an older object to a newer one: pass what the rule needs as
+               arguments (the library passes the output's value as `ans`), or hold the back
+               reference weakly (`weakref`, `std::weak_ptr`). Without cycles, as in the library,
+               every intermediate tensor is freed the moment the last reference to it goes.
         """,
             "cache_and_memory",
             points=3,
@@ -436,8 +593,11 @@ def cells():
             * Memoizing the differentials by $(y, x)$ computes each one once and evaluates each
               rule once per edge: backpropagation. The library's engine does exactly this, as a
               loop over the topological order.
+            * Walked as a recursion, the chain rule stops at Python's recursion limit, a
+              thousand levels; the engine's loop does not.
             * The graph and its derivative rules only ever point to older nodes, so reference
-              counting frees every intermediate tensor.
+              counting frees every intermediate tensor; a rule that pointed back at its own node
+              would make a cycle, which only a garbage collector frees.
         """),
     ]
     # fmt: on

@@ -1,9 +1,11 @@
 """Part 07: the batch size, the trade-off between cheap steps and accurate gradients.
 
 The student writes the mini-batch gradient estimate and its spread around the full gradient;
-the notebook counts the work of a step (floats its graph holds) and times it, compares the
-measured spread with the sampling formula, and a slider over the batch size shows a small
-batch with a large step oscillating near the optimum where the full batch settles. The written
+the notebook counts the work of a step (floats its graph holds, per step and per epoch) and
+times it from 1 to 100 000 rows with one BLAS thread and with all, compares the measured spread
+with the sampling formula, races batch sizes against steps, samples processed and seconds, and
+a slider over the batch size shows a small batch with a large step oscillating near the
+optimum (its steps about η times the spread there) where the full batch settles. The written
 answer: why the batch size is found by trial and error on the hardware at hand.
 ``python -m course.build`` writes it.
 """
@@ -34,8 +36,8 @@ def cells():
             * a large batch makes an **accurate** step: $g_B$ is closer to $g$.
 
             You write the estimate and measure how far it strays (Exercises 1 and 2), we count
-            and time the cost of a step, and a slider shows what the noise does near the
-            optimum.
+            and time the cost of a step, race batch sizes against three clocks (steps, samples
+            processed, seconds), and a slider shows what the noise does near the optimum.
 
             *How this notebook is graded.* Write your code where it says `YOUR CODE HERE` (and
             delete the `raise NotImplementedError()`). The cell after each answer tests it;
@@ -49,12 +51,13 @@ def cells():
 
             import matplotlib.pyplot as plt
             import numpy as np
-            from tqdm.auto import tqdm
+            from threadpoolctl import threadpool_limits
 
             import autodiff_lib as ad
             from autodiff_lib.data import teacher_student
             from autodiff_lib.networks import init_mlp
-            from autodiff_lib.plotting import plot_growth, plot_loss_curve, slider
+            from autodiff_lib.plotting import log_ticks, plot_growth, plot_loss_curve, slider
+            from autodiff_lib.progress import progress_bar
             from autodiff_lib.training import flatten, loss, train
 
             np.set_printoptions(precision=4, suppress=True)
@@ -221,7 +224,8 @@ def cells():
             sigma2 = np.mean(np.sum((per_sample - flatten(full_gradient)) ** 2, axis=1))
 
             rng = np.random.default_rng(0)
-            measured = [gradient_spread(params, x, y, b, 100, rng) for b in tqdm(BATCH_SIZES)]
+            measured = [gradient_spread(params, x, y, b, 100, rng)
+                        for b in progress_bar(BATCH_SIZES, desc="batch sizes")]
             predicted = [np.sqrt(sigma2 / b * (n - b) / (n - 1)) for b in BATCH_SIZES]
             for b, got, formula in zip(BATCH_SIZES, measured, predicted):
                 print(f"batch {b:3}: spread {got:.3f}  (formula {formula:.3f})")
@@ -232,6 +236,8 @@ def cells():
                         "batch size", "spread of the mini-batch gradient", ax=ax, logx=True)
             ax.axhline(np.linalg.norm(flatten(full_gradient)), color="k", linestyle=":",
                        linewidth=1, label="length of the full gradient")
+            log_ticks(ax)
+            ax.set_title("the mini-batch gradient at the initial weights")
             ax.legend(fontsize="small")
             plt.show()
         """,
@@ -247,8 +253,7 @@ def cells():
 
             What does a step cost? We count it, as in part 04, by the floats held by the graph
             of the loss on one batch: every intermediate array the forward pass records and
-            the backward pass reads. Beside it, the measured time of a step (forward, backward
-            and update), the best of a few repeats.
+            the backward pass reads.
         """),
         given(
             """
@@ -259,14 +264,20 @@ def cells():
                 return sum(node.value.size for node in ad.topological_order(batch_loss))
 
 
-            def step_seconds(params, x, y, batch_size, repeats=5, steps=10):
-                \"\"\"The best time of one step (gradient on a batch, then the update).\"\"\"
+            def step_seconds(params, x, y, batch_size, repeats=3):
+                \"\"\"The best time of one step (gradient on a batch, then the update), after one
+                step not timed (the first call pays for caches being filled).\"\"\"
+                def step():
+                    grads = grad_loss(params, x[:batch_size], y[:batch_size])
+                    return [w - 0.01 * g for w, g in zip(params, grads)]
+
+                step()
+                steps = max(1, min(10, 10_000 // batch_size))  # about the same time per repeat
                 best = np.inf
                 for _ in range(repeats):
                     begin = time.perf_counter()
                     for _ in range(steps):
-                        grads = grad_loss(params, x[:batch_size], y[:batch_size])
-                        _ = [w - 0.01 * g for w, g in zip(params, grads)]
+                        step()
                     best = min(best, (time.perf_counter() - begin) / steps)
                 return best
         """,
@@ -275,30 +286,125 @@ def cells():
         code(
             """
             floats = [step_floats(params, x, y, b) for b in BATCH_SIZES]
-            seconds = [step_seconds(params, x, y, b) for b in BATCH_SIZES]
-            for b, held, s in zip(BATCH_SIZES, floats, seconds):
-                print(f"batch {b:3}: {held:6} floats in the graph, {1e6 * s:6.0f} µs per step, "
-                      f"{n // b:3} steps per epoch: {held * (n // b):7} floats per epoch")
+            print("batch   floats per step   steps per epoch   floats per epoch")
+            for b, held in zip(BATCH_SIZES, floats):
+                print(f"{b:5}   {held:15}   {n // b:15}   {held * (n // b):16}")
+        """,
+            check_output=True,
+        ),
+        markdown(r"""
+            The floats of a step are a fixed part, the same for every batch (the weights, and
+            what is computed from them alone), plus the same amount for each row: its
+            activations in every layer. An epoch, one pass over the $n$ samples, takes
+            $n/|B|$ steps, so it pays the per-row part $n$ times whatever the batch size, and
+            the fixed part once per step. Counted in floats, the full batch is the least work
+            per epoch (10 498 floats, against 30 000 for batches of 1, which pay the fixed part
+            200 times). But work is not time, and an epoch is not the goal: a lower loss is.
 
-            relative = {"floats in the graph of one step": np.divide(floats, floats[0]),
-                        "seconds per step (this machine)": np.divide(seconds, seconds[0])}
-            fig, ax = plt.subplots(figsize=(6, 4.2))
-            plot_growth(BATCH_SIZES, relative, "batch size",
-                        "cost of a step, relative to a batch of 1", ax=ax, logx=True)
+            Now the time of a step, measured on this machine (your numbers will differ), for
+            batches from 1 row to 100 000 (inputs drawn from the same teacher), once with numpy
+            restricted to a single thread for its matrix products (BLAS, set by
+            `threadpoolctl`) and once with all the threads it uses by default:
+        """),
+        code(
+            """
+            TIMED_SIZES = [1, 10, 50, 200, 1000, 10_000, 100_000]
+            many = teacher_student(SIZES, n_samples=TIMED_SIZES[-1], noise=0.1, seed=3)
+            seconds = {}
+            with threadpool_limits(limits=1, user_api="blas"):
+                seconds["one BLAS thread"] = [step_seconds(params, many.x, many.y, b)
+                                              for b in progress_bar(TIMED_SIZES, desc="one thread")]
+            seconds["all threads"] = [step_seconds(params, many.x, many.y, b)
+                                      for b in progress_bar(TIMED_SIZES, desc="all threads")]
+            print("   rows   " + "   ".join(f"{label:>28}" for label in seconds))
+            for i, b in enumerate(TIMED_SIZES):
+                cells = [f"{1e6 * t[i]:9.0f} us/step {1e9 * t[i] / b:8.0f} ns/row"
+                         for t in seconds.values()]
+                print(f"{b:7}   " + "   ".join(cells))
+
+            fig, (per_step, per_row) = plt.subplots(1, 2, figsize=(11, 4.2))
+            plot_growth(TIMED_SIZES, {k: 1e6 * np.array(v) for k, v in seconds.items()},
+                        "batch size (rows)", "microseconds per step", ax=per_step, logx=True)
+            per_step.set_title("time of one step")
+            plot_growth(TIMED_SIZES, {k: 1e9 * np.array(v) / TIMED_SIZES
+                                      for k, v in seconds.items()},
+                        "batch size (rows)", "nanoseconds per row", ax=per_row, logx=True)
+            per_row.set_title("time of one step, per row of the batch")
             plt.show()
         """,
             ignore_output=True,
         ),
         markdown(r"""
-            The work grows linearly with the batch: a fixed part (the weights themselves),
-            plus the same amount for each row (its activations in every layer). The time does
-            not follow it here: on a network this small, the time of a step is mostly the library's
-            bookkeeping per operation, the same for 1 row as for 100, and only the largest
-            batches add measurably. The same happens, at a much larger scale, on a GPU: its
-            thousands of arithmetic units sit idle until the batch is large enough to fill
-            them, so up to that point a larger batch costs no more time per step. Where the
-            time starts to grow depends on the machine, the network and the library, not on
-            the mathematics.
+            Read the curves from the left. For small batches the time of a step hardly moves:
+            it is the library's bookkeeping for each operation, the same for 1 row as for 50,
+            and the time per row falls as the batch shares it. Further right the time grows in
+            proportion to the rows: the arithmetic takes over and the time per row levels off.
+            Where the bend lies is a property of the machine, the library and the network, not
+            of the mathematics, and the two curves show it moving with the hardware: where
+            several cores help with the matrix products, the time per step of large batches
+            drops with all threads; where the cores are few or busy, the extra threads only get
+            in each other's way. On a GPU the bend moves far to the right: its thousands of
+            arithmetic units sit idle until a batch is large enough to fill them (lecture 10).
+
+            ## Which batch size trains fastest? It depends on the clock
+
+            From the initial weights, 400 steps of size $\eta = 0.1$ with batches of 1, 10, 50
+            and all 200 samples, and the loss on all samples against three clocks: the steps;
+            the **samples processed** (steps times the batch size: the arithmetic, counted in
+            rows); and the **seconds**, the steps times this machine's time per step (all
+            threads, measured above).
+        """),
+        code(
+            """
+            RACE_SIZES = [1, 10, 50, 200]
+            race = {b: train(params, x, y, step_size=0.1, steps=400, batch_size=b, seed=0,
+                             record_every=5)
+                    for b in RACE_SIZES}
+            per_step_time = dict(zip(TIMED_SIZES, seconds["all threads"]))
+
+            fig, axes = plt.subplots(1, 3, figsize=(15, 4.2), sharey=True)
+            for b, run in race.items():
+                after = run.recorded[1:]  # from the first step on (a log axis has no 0)
+                clocks = [after, after * b, after * per_step_time[b]]
+                for ax, clock in zip(axes, clocks):
+                    ax.plot(clock, run.losses[1:], linewidth=1.2, label=f"batch {b}")
+            titles = ["per step: the larger batch wins", "per sample processed: batch 1 wins",
+                      "per second, on this machine"]
+            xlabels = ["step", "samples processed", "seconds (steps x time per step)"]
+            for ax, title, xlabel in zip(axes, titles, xlabels):
+                ax.set_xscale("log")
+                ax.set_yscale("log")
+                ax.set_title(title)
+                ax.set_xlabel(xlabel)
+                ax.grid(True, which="major", alpha=0.3)
+            log_ticks(axes[0])
+            axes[0].set_ylabel("loss on all samples")
+            axes[0].legend(fontsize="small")
+            plt.show()
+
+            def loss_at(run, clock, when):
+                \"\"\"The loss last recorded at or before `when` on `clock` (one per record).\"\"\"
+                return run.losses[np.searchsorted(clock, when, side="right") - 1]
+
+
+            horizon = 400 * per_step_time[1]  # the seconds batch 1 took for its 400 steps
+            print("batch   after 400 steps   after 400 samples   after batch 1's seconds")
+            for b, run in race.items():
+                by_samples = loss_at(run, run.recorded * b, 400)
+                by_seconds = loss_at(run, run.recorded * per_step_time[b], horizon)
+                print(f"{b:5}   {run.losses[-1]:15.4f}   {by_samples:17.4f}   {by_seconds:23.4f}")
+        """,
+            ignore_output=True,
+        ),
+        markdown(r"""
+            Per step, the larger batches end lower: each step follows a better gradient. Per
+            sample processed the order turns round: batch 1 has taken its 400 steps when the
+            full batch has taken 2, and is far ahead. Per second it depends on the machine: in
+            the flat part of the timing curve a step costs about the same whatever its size, the
+            seconds axis is the step axis stretched, and large batches win; where the time grows
+            with the rows, the seconds axis is the samples axis, and small batches win. Which
+            clock counts is the hardware's answer, which is why the batch size is found by
+            trying.
 
             ## Noise near the optimum: a slider
 
@@ -315,7 +421,7 @@ def cells():
             near_runs = {
                 b: train(data.true_params, x, y, step_size=ETA, steps=STEPS, batch_size=b,
                          seed=1, snapshot_steps=range(STEPS + 1))
-                for b in tqdm(BATCH_SIZES, desc="batch sizes")
+                for b in progress_bar(BATCH_SIZES, desc="batch sizes")
             }
             moves = {}  # the length of each step: how far it moves all 97 weights
             for b, run in near_runs.items():
@@ -334,13 +440,15 @@ def cells():
                                 label="full batch", floor=None, color="k")
                 plot_loss_curve(run.losses, ax=left, steps=run.recorded, xlabel="step",
                                 label=f"batch {b}", alpha=0.8)
-                left.set_ylim(8e-3, 0.3)
+                left.set_ylim(8e-3, max(0.3, 1.5 * run.losses.max()))  # the highest jump shows
+                log_ticks(left)
                 left.set_title(f"last 200 steps: loss {run.losses[last].mean():.4f} "
                                f"± {run.losses[last].std():.4f}")
                 steps = np.arange(1, STEPS + 1)
                 right.semilogy(steps, moves[n], "k-", linewidth=1.2, label="full batch")
                 right.semilogy(steps, moves[b], "-", linewidth=1.2, alpha=0.8, label=f"batch {b}")
                 right.set_ylim(1e-5, 3)
+                right.set_title(f"last 200 steps: {moves[b][last].mean():.4f} per step")
                 right.set_xlabel("step")
                 right.set_ylabel("length of the step (all weights)")
                 right.grid(True, alpha=0.3)
@@ -353,18 +461,30 @@ def cells():
         ),
         code(
             """
+            # the spread where these runs are, at the true weights (100 draws per batch size)
+            at_truth = np.random.default_rng(2)
+            spread_at_truth = {b: gradient_spread(data.true_params, x, y, b, 100, at_truth)
+                               for b in BATCH_SIZES}
             print("over the last 200 steps:")
-            print("batch   loss on all samples   length of a step")
+            print("batch   loss on all samples   length of a step   eta x spread at the truth")
             for b, run in near_runs.items():
                 tail = run.losses[-200:]
                 step = moves[b][-200:].mean()
-                print(f"{b:5}   {tail.mean():.5f} ± {tail.std():.5f}   {step:.5f}")
-        """),
+                print(f"{b:5}   {tail.mean():.5f} ± {tail.std():.5f}   {step:16.5f}   "
+                      f"{ETA * spread_at_truth[b]:25.5f}")
+        """,
+            check_output=True,
+        ),
         markdown(r"""
             The full batch follows the gradient flow: its loss falls a little and settles, and
             its steps shrink towards nothing. With small batches the weights never settle: each
-            step follows a noisy estimate with a step size made for the exact gradient, so the
-            steps stay long (about $\eta$ times the spread of the estimate), the weights keep
+            step follows a noisy estimate with a step size made for the exact gradient. At the
+            optimum the full gradient is zero, so a step there is $\eta$ times the estimate's
+            error alone; the weights, once knocked away, add a pull back towards it. So the
+            steps stay long: for small batches about $\eta$ times the spread at the true
+            weights (the last two columns, within 25 %), and up to twice that for larger ones,
+            where the pull back weighs more. (At the initial weights the spread is several times
+            larger: the noise near the optimum has to be measured there.) The weights keep
             jumping around the optimum (and wander along the directions in which the loss is
             almost flat), and the loss on all samples jumps with them. A smaller step size, or
             one that decays (part 06), damps the jumps; a larger batch removes their cause, at
@@ -410,8 +530,10 @@ def cells():
 
             * The mini-batch gradient is an unbiased, noisy estimate of the full gradient; its
               spread falls like $1/\sqrt{|B|}$, to $0$ at the full batch.
-            * The work of a step grows linearly with the batch; its time, on this machine, barely
-              does: where it starts to grow is a property of the hardware and the library.
+            * The work of a step grows linearly with the batch; its time only beyond a batch
+              size that the machine and the library set (one BLAS thread or all of them moves
+              it). Per step the larger batch wins, per sample processed the smaller one, per
+              second whichever the hardware favours.
             * Near the optimum, a small batch with a large step keeps jumping around it, where
               the full batch settles. Part 08 asks how low the loss can go, part 09 whether a
               low loss is what we want.

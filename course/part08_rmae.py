@@ -4,7 +4,9 @@ The network starts at the true weights and is trained: its RMAE on the samples t
 because the weights shift toward the noise of these samples (a slider steps through training).
 The student refits the output layer by least squares (which provably beats the truth on the
 samples) and draws fresh samples from the teacher, on which the RMAE is positive; the written
-answer explains why, and what "optimal" error means. ``python -m course.build`` writes it.
+answer explains why, and what "optimal" error means. The step size is checked against the
+stability limit at the true weights, and the effect against chance: five fresh sets, and six
+other teachers with their output layers refitted. ``python -m course.build`` writes it.
 """
 
 from .cells import code, given, markdown, solution, tests, written_answer
@@ -48,8 +50,8 @@ def cells():
             from autodiff_lib.data import teacher_student
             from autodiff_lib.metrics import rmae
             from autodiff_lib.networks import mlp
-            from autodiff_lib.plotting import plot_fit, slider
-            from autodiff_lib.training import loss, train
+            from autodiff_lib.plotting import slider
+            from autodiff_lib.training import flatten, loss, train, unflatten
 
             np.set_printoptions(precision=4, suppress=True)
         """,
@@ -84,13 +86,18 @@ def cells():
         markdown(r"""
             ## Training from the true weights
 
-            Plain gradient descent on all 200 samples, 1000 steps of size $\eta = 0.1$ (just
-            below $2/\lambda_{\max} \approx 0.116$ of the Hessian at the true weights: part 06),
-            from the true weights. We keep the weights at about 40 steps, spaced evenly on a log
-            scale, and compute the RMAE on the samples for each.
+            Plain gradient descent on all 200 samples, 1000 steps of size $\eta = 0.1$, from the
+            true weights: a large step, below the stability limit $2/\lambda_{\max}$ of the
+            Hessian at the true weights (part 06), computed first. We keep the weights at
+            about 40 steps, spaced evenly on a log scale, and compute the RMAE on the samples
+            for each.
         """),
         code(
             """
+            curvature = ad.hessian(lambda theta: loss(unflatten(theta, truth), x, y))
+            limit = 2 / np.linalg.eigvalsh(curvature(flatten(truth)))[-1]
+            print(f"2/lambda_max at the true weights: {limit:.3f}; the step size 0.1 is below it")
+
             KEPT = np.unique(np.r_[0, np.geomspace(1, 1000, 40).astype(int)])
             from_truth = train(truth, x, y, step_size=0.1, steps=1000, snapshot_steps=KEPT)
             rmae_train = np.array([rmae_on(from_truth.snapshots[k], x, y) for k in KEPT])
@@ -102,29 +109,37 @@ def cells():
         markdown(r"""
             It is negative: on these samples, the trained network is closer to the targets than
             the function that generated them. The slider steps through training. Left: the
-            noise, $y - \text{teacher}(x)$ (dots), and what the network has learned on top of
-            the teacher, $\text{network}(x) - \text{teacher}(x)$ (the curve). Right: the RMAE
-            on the samples against the step.
+            noise, $y - \text{teacher}(x)$ (grey dots, left scale), and what the network has
+            learned on top of the teacher, $\text{network}(x) - \text{teacher}(x)$ (the red
+            curve, on the right scale, ten times finer: it is much smaller than the noise).
+            Right: the RMAE on the samples against the step (step 0 is the truth).
         """),
         code(
             """
+            GRID = np.linspace(-2, 2, 300).reshape(-1, 1)
+
+
             def draw_step(k):
                 params = from_truth.snapshots[k]
-                fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
-                def learned(inputs):
-                    return mlp(params, inputs) - data.teacher(inputs)
-
-                plot_fit(x, y - data.teacher(x), {"network - teacher": learned}, ax=left)
+                fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained")
+                left.plot(x[:, 0], (y - data.teacher(x))[:, 0], ".", color="0.6", markersize=4)
                 left.axhline(0, color="0.4", linewidth=0.8)
                 left.set_ylim(-0.35, 0.35)
-                left.set_ylabel("difference from the teacher")
+                left.set_xlabel("$x$")
+                left.set_ylabel("noise: y - teacher(x) (dots)")
+                fine = left.twinx()  # the learned difference, on a scale ten times finer
+                fine.plot(GRID[:, 0], (mlp(params, GRID) - data.teacher(GRID))[:, 0], "r-")
+                fine.set_ylim(-0.035, 0.035)
+                fine.set_ylabel("network - teacher (red curve)", color="r")
                 left.set_title(f"after {k} steps")
-                right.semilogx(KEPT[1:], rmae_train[1:], ".-", label="RMAE on the samples")
+                right.plot(KEPT, rmae_train, ".-", label="RMAE on the samples")
+                right.set_xscale("symlog", linthresh=1)  # step 0 at 0, then a log scale
                 right.axhline(0, color="k", linestyle="--", linewidth=1, label="the true weights")
                 here = rmae_on(params, x, y)
-                right.plot([max(k, 1)], [here], "ro", label=f"step {k}: {here:.4f}")
+                right.plot([k], [here], "ro", label=f"step {k}: {here:.4f}")
                 right.set_xlabel("step")
                 right.set_ylabel("RMAE")
+                right.set_title("RMAE on the 200 training samples")
                 right.legend(fontsize="small")
 
 
@@ -149,16 +164,19 @@ def cells():
             $$\min_{W_L, b_L} \big\lVert [\,h \;\; \mathbf 1\,]
               \begin{bmatrix} W_L \\ b_L \end{bmatrix} - y \big\rVert^2 .$$
 
-            The true $W_L, b_L$ are one candidate in this minimum, so the refitted network's loss
-            on the samples **cannot** be higher than the truth's, whatever the data.
+            The true $W_L, b_L$ are one candidate in this minimisation, so the refitted
+            network's loss on the samples **cannot** be higher than the truth's, whatever the
+            data.
 
             ### Exercise 1 (2 points): the best output layer
 
             Write `fit_output_layer(params, x, y)`: compute $h$ for the hidden layers of
-            `params` (all but the last two arrays; `mlp(params[:-2], x)` is their output before
-            the last `tanh`), solve the least-squares problem with `np.linalg.lstsq` (append a
-            column of ones for the bias), and return a **new** list: the hidden layers as they
-            were, then the fitted $W_L$ (shape `(n_hidden, n_out)`) and $b_L$ (shape `(n_out,)`).
+            `params` (all but the last two arrays). Careful: `mlp(params[:-2], x)` treats the
+            last hidden layer as its output layer, so it leaves out that layer's `tanh`: apply
+            `np.tanh` to it yourself to get $h$. Then solve the least-squares problem with
+            `np.linalg.lstsq` (append a column of ones for the bias), and return a **new** list:
+            the hidden layers as they were, then the fitted $W_L$ (shape `(n_hidden, n_out)`)
+            and $b_L$ (shape `(n_out,)`).
         """),
         solution(
             """
@@ -184,7 +202,8 @@ def cells():
                                      inputs, mlp(exact, inputs))
             assert len(refit) == 4, "return every layer: the hidden ones, then W and b"
             assert np.allclose(refit[2], [[3.0], [-1.0]]) and np.allclose(refit[3], [0.25]), \\
-                "the fitted output layer of an exactly linear problem must be exact"
+                "the fitted output layer of an exactly linear problem must be exact: is h the " \\
+                "tanh of mlp(params[:-2], x)? a column of ones for the bias?"
             ### BEGIN HIDDEN TESTS
             import numpy as np
 
@@ -302,13 +321,48 @@ def cells():
                   f"{rmae_on(refitted, x_fresh, y_fresh):.4f} on fresh samples")
 
             fig, ax = plt.subplots(figsize=(6.5, 4.2))
-            ax.semilogx(KEPT[1:], rmae_train[1:], ".-", label="on the 200 training samples")
-            ax.semilogx(KEPT[1:], rmae_fresh[1:], ".-", label="on 10 000 fresh samples")
+            ax.plot(KEPT, rmae_train, ".-", label="on the 200 training samples")
+            ax.plot(KEPT, rmae_fresh, ".-", label="on 10 000 fresh samples")
+            ax.set_xscale("symlog", linthresh=1)  # step 0 (the truth) at 0, then a log scale
             ax.axhline(0, color="k", linestyle="--", linewidth=1, label="the true weights")
             ax.set_xlabel("step")
             ax.set_ylabel("RMAE")
+            ax.set_title("training from the true weights")
             ax.legend(fontsize="small")
             plt.show()
+        """),
+        markdown(r"""
+            One fresh set is one draw. Is the gap more than luck? Five fresh sets of 10 000
+            for the notebook's weights, then other teachers with other samples (data seeds 3
+            to 8), each with its output layer refitted on its own 200 samples (closed form, so
+            quick):
+        """),
+        code(
+            """
+            FRESH_SEEDS = [1, 2, 3, 4, 5]
+            fresh_sets = [fresh_samples(data, 10_000, seed=seed) for seed in FRESH_SEEDS]
+            for name, params in [("trained 1000 steps", from_truth.params),
+                                 ("refitted output layer", refitted)]:
+                on_fresh = [rmae_on(params, x_new, y_new) for x_new, y_new in fresh_sets]
+                print(f"{name:22} RMAE on the samples {rmae_on(params, x, y):+.4f}, on five "
+                      f"fresh sets {np.mean(on_fresh):+.4f} ± {np.std(on_fresh):.4f}")
+
+            print("other data seeds, output layer refitted:")
+            for seed in range(3, 9):
+                other = teacher_student(SIZES, n_samples=200, noise=0.1, seed=seed)
+                refit = fit_output_layer(other.true_params, other.x, other.y)
+                on_samples = rmae(mlp(refit, other.x), other.teacher(other.x), other.y)
+                on_fresh = [rmae(mlp(refit, x_new), other.teacher(x_new), y_new)
+                            for x_new, y_new in (fresh_samples(other, 10_000, seed=s)
+                                                 for s in FRESH_SEEDS)]
+                print(f"  seed {seed}: on the samples {on_samples:+.4f}, on five fresh sets "
+                      f"{np.mean(on_fresh):+.4f} ± {np.std(on_fresh):.4f}")
+        """),
+        markdown(r"""
+            Every time, the same sign: below zero on the samples the weights were fitted to,
+            above zero on fresh ones, and the gap is several times the spread between fresh
+            sets. The size of the effect varies with the teacher and the samples; its
+            direction does not.
         """),
         markdown(r"""
             ### Question (2 points, graded by hand)

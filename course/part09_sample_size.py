@@ -2,9 +2,11 @@
 
 The student splits a pool of samples into a training and an independent test set and writes
 the evaluation on both; the notebook trains the network of part 03 on training sets from 10 to
-500 samples at fixed batch size, step size and number of steps. A slider over the sample size
-shows the fit and both errors: as the sample shrinks, the training loss falls while the test
-error rises. The written answer questions the loss as a measure of final performance.
+500 samples at fixed batch size, step size and number of steps, on five splits each (35
+networks trained side by side, one stacked array of weights). A slider over the sample size
+shows the fit over the whole input range, and the mean and spread of both errors beside the
+true weights' loss on the same samples: as the sample shrinks, the training loss falls while
+the test error rises. The written answer questions the loss as a measure of final performance.
 ``python -m course.build`` writes it.
 """
 
@@ -28,7 +30,8 @@ def cells():
 
             1. You split a pool of samples into a training set and a test set (Exercise 1),
             2. and write the evaluation on both (Exercise 2).
-            3. We train on training sets from 10 to 500 samples, and a slider shows each fit.
+            3. We train on training sets from 10 to 500 samples, five times each on other
+               splits, and a slider shows each fit.
 
             *How this notebook is graded.* Write your code where it says `YOUR CODE HERE` (and
             delete the `raise NotImplementedError()`). The cell after each answer tests it;
@@ -40,13 +43,13 @@ def cells():
             """
             import matplotlib.pyplot as plt
             import numpy as np
-            from tqdm.auto import tqdm
 
             import autodiff_lib as ad
             from autodiff_lib.data import teacher_student
             from autodiff_lib.networks import init_mlp, mlp
-            from autodiff_lib.plotting import plot_fit, plot_growth, slider
-            from autodiff_lib.training import loss, train
+            from autodiff_lib.plotting import log_ticks, plot_fit, slider
+            from autodiff_lib.progress import progress_bar
+            from autodiff_lib.training import epoch_batches, loss
 
             np.set_printoptions(precision=4, suppress=True)
         """,
@@ -104,6 +107,11 @@ def cells():
             assert sorted(np.concatenate([parts[0], parts[2]]).ravel()) == list(range(10)), \\
                 "every sample goes to exactly one of the two sets"
             assert np.array_equal(parts[1], 10 * parts[0]), "the targets must follow their inputs"
+            order = np.random.default_rng(0).permutation(10)
+            assert np.array_equal(parts[2].ravel(), order[:3]) and \\
+                np.array_equal(parts[0].ravel(), order[3:]), \\
+                "test = x[order[:n_test]] and training = x[order[n_test:]], in that order, " \\
+                "with order = rng.permutation(len(x))"
             ### BEGIN HIDDEN TESTS
             import numpy as np
 
@@ -193,65 +201,130 @@ def cells():
             For each sample size $n$, train the network of part 03 from the same initial
             weights (seed 0) on the first $n$ training samples: **1000 steps**, batches of
             **10** samples, step size **0.1**, whatever $n$ (a new random order of the samples
-            each epoch: `autodiff_lib.training.train`). Then evaluate on the training set and
-            on the test set. Seven runs, a few seconds in two parts; the slider below only
-            draws them.
+            each epoch, as `autodiff_lib.training.train` does). With the steps fixed, the
+            samples are seen unequally often: 10 samples make one batch, so they get 1000
+            full-batch epochs; 500 samples get 20 epochs. Then evaluate on the training set and
+            on the test set.
+
+            One run per size would be one draw of the samples: the differences between the
+            larger sizes are no bigger than the difference between two draws. So each size
+            is trained five times, each time on another split of the pool (the split of
+            `split(pool.x, pool.y, 500, np.random.default_rng(r))` for `r = 0, ..., 4`; `r = 0`
+            is the split above), and we look at the mean and the spread. That is 35 runs.
+            Trained one after the other they would take half a minute; the cell below trains
+            them **side by side**: the weights of the 35 networks are stacked along a first
+            axis, `mlp` multiplies stacks of matrices (`matmul` on arrays of shape
+            `(35, rows, columns)`), and one step of gradient descent on the *sum* of the 35
+            losses updates each network by the gradient of its own loss. numpy does the 35
+            small networks for about the price of one (part 07: the time of a step hardly
+            depends on its size).
         """),
         given(
             """
-            def learning_curve(sample_sizes):
-                \"\"\"Train on the first n training samples for each n; returns {n: (weights,
-                training loss, test loss)}.\"\"\"
-                x_train, y_train, x_test, y_test = held_out_split()
+            def train_side_by_side(x_sets, y_sets, seeds, steps=1000, batch_size=10,
+                                   step_size=0.1):
+                \"\"\"One network per training set, all from init_mlp(SIZES, seed=0), trained at
+                once. Network k takes its batches from x_sets[k], in a fresh random order each
+                epoch drawn from seeds[k] (as train(..., seed=seeds[k]) does); every set must hold
+                a whole number of batches. Returns the weights of each network.\"\"\"
+                if any(len(xs) % batch_size for xs in x_sets):
+                    raise ValueError("train_side_by_side: every set must hold whole batches")
+                count, start = len(x_sets), init_mlp(SIZES, seed=0)
+                stacked = [np.repeat(w.reshape(1, -1, w.shape[-1]), count, axis=0) for w in start]
+                rngs = [np.random.default_rng(seed) for seed in seeds]
+                waiting = [[] for _ in range(count)]  # each network's batches left this epoch
+
+                def summed_loss(weights, x_batch, y_batch):  # the sum of the networks' losses
+                    return ad.sum((mlp(weights, x_batch) - y_batch) ** 2) / batch_size
+
+                grad_summed = ad.grad(summed_loss)
+                for _ in progress_bar(range(steps), desc=f"{count} networks side by side"):
+                    rows = []
+                    for k in range(count):
+                        if not waiting[k]:
+                            batches = epoch_batches(len(x_sets[k]), batch_size, rngs[k])
+                            waiting[k] = list(batches)[::-1]
+                        rows.append(waiting[k].pop())
+                    x_batch = np.stack([xs[r] for xs, r in zip(x_sets, rows)])
+                    y_batch = np.stack([ys[r] for ys, r in zip(y_sets, rows)])
+                    grads = grad_summed(stacked, x_batch, y_batch)
+                    stacked = [w - step_size * g for w, g in zip(stacked, grads)]
+                return [[w[k].reshape(np.shape(w0)) for w, w0 in zip(stacked, start)]
+                        for k in range(count)]
+
+
+            def learning_curves(sample_sizes, repeats):
+                \"\"\"Train on the first n training samples of split r, for each n and r; returns
+                {(n, r): (weights, training loss, test loss, the truth's training loss)}.\"\"\"
+                runs = [(n, r) for r in range(repeats) for n in sample_sizes]
+                splits = [split(pool.x, pool.y, 500, np.random.default_rng(r))
+                          for r in range(repeats)]
+                weights = train_side_by_side([splits[r][0][:n] for n, r in runs],
+                                             [splits[r][1][:n] for n, r in runs],
+                                             seeds=[r for _, r in runs])
                 results = {}
-                for n in tqdm(sample_sizes, desc="sample sizes"):
-                    run = train(init_mlp(SIZES, seed=0), x_train[:n], y_train[:n], step_size=0.1,
-                                steps=1000, batch_size=10, record_every=1000)
-                    results[n] = (run.params, *evaluate(run.params, x_train[:n], y_train[:n],
-                                                        x_test, y_test))
+                for (n, r), params in zip(runs, weights):
+                    x_train, y_train, x_test, y_test = splits[r]
+                    on_train, on_test = evaluate(params, x_train[:n], y_train[:n], x_test, y_test)
+                    truth = float(loss(pool.true_params, x_train[:n], y_train[:n]))
+                    results[n, r] = (params, on_train, on_test, truth)
                 return results
         """,
-            "learning_curve",
+            "learning_curves",
         ),
         code(
             """
-            curve = learning_curve([10, 20, 40, 80])
+            SAMPLE_SIZES, REPEATS = [10, 20, 40, 80, 160, 320, 500], 5
+            curves = learning_curves(SAMPLE_SIZES, REPEATS)
+            table = np.array([[curves[n, r][1:] for r in range(REPEATS)]
+                              for n in SAMPLE_SIZES])  # (sizes, repeats, 3)
+            mean, spread = table.mean(axis=1), table.std(axis=1)  # train, test, truth's train
+            print(f"mean ± standard deviation over {REPEATS} splits")
+            print(" samples      training loss          test loss   true weights, training set")
+            for n, m, s in zip(SAMPLE_SIZES, mean, spread):
+                cells = [f"{m[i]:.4f} ± {s[i]:.4f}" for i in range(3)]
+                print(f"{n:8}   " + "   ".join(f"{cell:>16}" for cell in cells))
         """,
             ignore_output=True,
         ),
         markdown(r"""
-            The rest, then a table and a slider for the sample size. Left: the training
-            samples, the teacher and what the network learned from them. Right: both losses
-            against the sample size, and the noise level, the loss of the true function.
+            A slider for the sample size. Left: the training samples of the first split, the
+            teacher and what the network learned from them, over the whole input range
+            $[-2, 2]$ that the test samples cover. Right: the mean of the five runs for each
+            loss against the sample size, the band one standard deviation either side, and the
+            yardstick of part 08: the loss of the true weights on the same training samples.
         """),
         code(
             """
-            larger = learning_curve([160, 320, 500])
-            curve.update(larger)
-            SAMPLE_SIZES = sorted(curve)
-            train_losses = np.array([curve[n][1] for n in SAMPLE_SIZES])
-            test_losses = np.array([curve[n][2] for n in SAMPLE_SIZES])
-            print(" samples   training loss   test loss")
-            for n, on_train, on_test in zip(SAMPLE_SIZES, train_losses, test_losses):
-                print(f"{n:8}   {on_train:13.4f}   {on_test:9.4f}")
-
-
             def draw_sample_size(n):
-                params, on_train, on_test = curve[n]
-                fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+                x_train, y_train = split(pool.x, pool.y, 500, np.random.default_rng(0))[:2]
+                params, on_train, on_test, truth = curves[n, 0]
+                fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained")
                 plot_fit(x_train[:n], y_train[:n],
                          {"teacher": pool.teacher, "network": lambda inputs: mlp(params, inputs)},
-                         ax=left)
+                         ax=left, span=(-2, 2))
                 left.set_xlim(-2.05, 2.05)
                 left.set_ylim(-1.0, 2.0)
-                left.set_title(f"{n} training samples")
-                plot_growth(SAMPLE_SIZES, {"training loss": train_losses, "test loss": test_losses},
-                            "number of training samples", "mean squared error", ax=right, logx=True)
-                right.axhline(noise_floor, color="k", linestyle="--", linewidth=1,
-                              label="noise level")
-                right.plot([n, n], [on_train, on_test], "ro", label=f"n = {n}")
+                left.set_title(f"{n} training samples (first split): training {on_train:.4f}, "
+                               f"test {on_test:.4f}")
+                labels = ["training loss", "test loss", "true weights on the training samples"]
+                for column, label, style in zip(range(3), labels, ["o-", "s-", "k--"]):
+                    (line,) = right.plot(SAMPLE_SIZES, mean[:, column], style, markersize=4,
+                                         label=label)
+                    right.fill_between(SAMPLE_SIZES, mean[:, column] - spread[:, column],
+                                       mean[:, column] + spread[:, column], alpha=0.15,
+                                       color=line.get_color())
+                right.axvline(n, color="r", linewidth=1, label=f"n = {n}")
+                right.set_xscale("log")
+                right.set_xticks(SAMPLE_SIZES, [str(size) for size in SAMPLE_SIZES])
+                right.minorticks_off()
+                right.set_yscale("log")
+                log_ticks(right)
+                right.set_xlabel("number of training samples")
+                right.set_ylabel("mean squared error")
+                right.set_title(f"mean ± standard deviation of {REPEATS} splits")
+                right.grid(True, which="major", alpha=0.3)
                 right.legend(fontsize="small")
-                right.set_title(f"training {on_train:.4f}, test {on_test:.4f}")
 
 
             slider(draw_sample_size, SAMPLE_SIZES, "training samples", value=20)
@@ -259,14 +332,18 @@ def cells():
             ignore_output=True,
         ),
         markdown(r"""
-            On 10 or 20 samples the network follows the samples, noise and all: its training
-            loss ends well *below* the noise level, lower than on any larger set, and lower
-            than the true function could do. Between the samples it goes its own way, and on
-            the test set its error is far above the noise level. As the sample grows, the
-            network can no longer follow every sample (97 weights, hundreds of samples): the
-            training loss rises to the noise level, and the test loss falls toward it. In
-            between, both wobble with the particular samples and the training run: each point
-            is one run on one sample.
+            On 10 samples the network follows the samples, noise and all: in every split its
+            training loss ends well *below* the loss of the true weights on the same samples,
+            lower than the true function could do there; on 20 samples it does on average (in
+            four splits of five). Between the samples it goes its own way (look at
+            $[-2, 2]$ beyond the few samples), and its test error is far above the noise level.
+            As the sample grows, the network can no longer follow every sample (97 weights,
+            hundreds of samples), and the test loss falls toward the noise level. At 40
+            samples the training loss and the true weights' loss are level; from 80 on, the
+            training loss sits *above* it in every split: with 1000 steps, 125 epochs or fewer
+            (20 for 500 samples), the network is not fully trained, and that keeps it there.
+            Beyond 40 samples the means differ by less than the spread between splits: a single
+            run per size could not tell them apart.
 
             ### Question (2 points, graded by hand)
 
@@ -278,16 +355,19 @@ def cells():
         """),
         written_answer(
             r"""
-            No: the training loss goes *down* as the sample shrinks, to well below the noise
-            level for 10 or 20 samples, while the error on the independent test set goes up.
+            No: the training loss goes *down* as the sample shrinks, to well below what the
+            true weights achieve on the same samples for 10 or 20 samples, while the error on
+            the independent test set goes up.
             With fewer samples the same network (97 weights) has more freedom per sample: it
             can bend through the few points it sees, fitting their noise as well as the
             function, and gradient descent, which only ever sees the training samples, happily
             does so. That is overfitting. It is not intuitive if one reads the loss as "how
             well the network knows the function": fewer samples carry less information about
             the function, so a *better* loss must be misleading. With many samples the network
-            cannot follow each one, the noise averages out, and the training loss rises to the
-            noise level while the test loss falls toward it.
+            cannot follow each one, the noise averages out, and the training loss rises to
+            (with a fixed number of steps, above) the true weights' loss while the test loss
+            falls toward the noise level. Beyond a few dozen samples the differences are within
+            the spread between splits, which only repeating the experiment shows.
 
             The training loss measures how well the network fits the data it was fitted to: it
             is biased low, the more so the fewer the samples and the more flexible the model
@@ -308,8 +388,10 @@ def cells():
             ## What the sample size shows
 
             * At fixed batch size, step size and number of steps, a smaller sample gives a
-              *lower* training loss, below the noise level, and a *higher* test error: the
-              network fits the noise of the few samples it sees.
+              *lower* training loss, below what the true weights achieve on the same samples,
+              and a *higher* test error: the network fits the noise of the few samples it sees.
+              Beyond a few dozen samples the differences are within the spread between splits:
+              repeat an experiment before reading a trend into it.
             * The training loss measures the fit to the samples used for training, not how
               well the network has learned the function. An independent test set, never used
               in training, measures that.

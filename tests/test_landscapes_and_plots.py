@@ -49,3 +49,19 @@ def test_the_plots_draw_every_method_and_keep_an_exact_zero_on_the_log_scale():
     smallest = min(r.losses[r.losses > 0].min() for r in results.values())
     assert exact_line.get_ydata()[-1] < smallest  # zero is drawn below every other point
     plt.close(fig)
+
+
+def test_log_ticks_label_an_axis_of_two_decades_at_1_2_and_5():
+    import matplotlib.pyplot as plt
+
+    from autodiff_lib.plotting import log_ticks
+
+    fig, ax = plt.subplots()
+    ax.semilogy([0, 1], [0.009, 0.4])
+    ax.set_ylim(8e-3, 0.5)
+    log_ticks(ax)
+    fig.canvas.draw()
+    low, high = ax.get_ylim()
+    shown = [t.get_text() for t in ax.get_yticklabels() if low <= t.get_position()[1] <= high]
+    assert shown == ["0.01", "0.02", "0.05", "0.1", "0.2", "0.5"]
+    plt.close(fig)

@@ -2,7 +2,8 @@
 
 The counts are exact: on x_{k+1} = tanh(x_k)·x_k (two uses of x_k per level, so the number of
 paths doubles per level) the textbook recursion evaluates 3(2^k − 1) rules and the cached one
-3k, as the library's engine does with its differential cache switched off and on.
+3k, as the library's engine does with its differential cache switched off and on. On
+x_{k+1} = tanh(x_k)·x_k + x_k (three uses per level) they are 3(3^k − 1) and 5k.
 """
 
 import gc
@@ -26,7 +27,8 @@ def nb():
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source for c in notebook.cells}
     namespace = {}
-    for grade_id in ["setup", "chain_rule", "chain", "cached_chain_rule", "count_chain"]:
+    for grade_id in ["setup", "chain_rule", "chain", "cached_chain_rule", "count_chain",
+                     "chain_plus", "predicted_rules"]:
         exec(compile(cells[grade_id], f"<{grade_id}>", "exec"), namespace)
     return namespace
 
@@ -110,6 +112,63 @@ def test_with_the_cache_three_rules_per_level_as_the_engine(nb, depth):
         assert nb["counts"]["cached"][depth - 1] == nb["counts"]["engine"][depth - 1] == rules
 
 
+def test_the_cached_count_is_the_number_of_edges_and_the_linear_plot_loses_the_other(nb):
+    assert nb["graph_edges"] == nb["counts"]["cached"] == [3 * k for k in nb["depths"]]
+    top = 1.6 * max(nb["counts"]["cached"])  # the linear panel's upper limit
+    textbook = nb["counts"]["textbook"]
+    assert textbook[3] < top < textbook[4]  # "it leaves the plot after four levels"
+
+
+def chain_plus_counts(nb, k):
+    """(textbook_grad's rules, the engine's without and with its cache) on chain_plus."""
+    f = lambda x: nb["chain_plus"](x, k)
+    engine = [engine_counts(f, 0.5, cache)[1] for cache in (False, True)]
+    return nb["textbook_grad"](f, 0.5)[1], *engine
+
+
+@pytest.mark.parametrize("k", range(1, 9))
+def test_three_uses_per_level_triple_the_paths_and_the_cache_counts_five_per_level(nb, k):
+    textbook, engine_textbook, engine = chain_plus_counts(nb, k)
+    assert textbook == 3 * (3**k - 1)
+    assert nb["cached_grad"](lambda x: nb["chain_plus"](x, k), 0.5)[1] == engine == 5 * k
+    assert tuple(nb["predicted_rules"](k)) == (textbook, engine)
+    # the engine's textbook mode groups paths by their last edge: fewer rules, the same growth
+    assert engine_textbook == 5 * (3**k - 1) // 2 < textbook
+
+
+def test_the_prediction_holds_at_depths_too_deep_to_count(nb):
+    for k in [10, 25, 60]:
+        assert tuple(nb["predicted_rules"](k)) == (3 * (3**k - 1), 5 * k)
+
+
+def test_one_cache_serves_two_outputs_only_when_keyed_by_the_pair(nb):
+    """The notebook's z = x_2 and y = x_5 (computed from z), one cache for both: right with the
+    pair as key; a cache that drops y from the key hands dy/dx back as dz/dx."""
+
+    class KeyedByXOnly(dict):
+        def __contains__(self, key):
+            return super().__contains__(key[1])
+
+        def __getitem__(self, key):
+            return super().__getitem__(key[1])
+
+        def __setitem__(self, key, value):
+            super().__setitem__(key[1], value)
+
+    chain, cached, users_of = nb["chain"], nb["cached_chain_rule"], nb["users_of"]
+    expected = [ad.grad(lambda x, k=k: chain(x, k))(0.5) for k in (5, 2)]
+    for cache, right in [({}, True), (KeyedByXOnly(), False)]:
+        x = ad.Tensor(0.5)
+        z = chain(x, 2)
+        y = chain(z, 3)
+        counts = ad.OperationCounts()
+        dy_dx = cached(y, x, users_of(y), counts, cache)
+        dz_dx = cached(z, x, users_of(z), counts, cache)
+        np.testing.assert_allclose(dy_dx, expected[0])
+        assert np.isclose(dz_dx, expected[1]) == right
+        assert (len(cache), counts.rule_evaluations) == ((11 + 5, 15 + 6) if right else (11, 15))
+
+
 def test_the_cache_evaluates_each_rule_once_on_other_graphs_and_agrees_with_grad(nb):
     for f, x0 in GRAPHS:
         x0 = np.array(x0)
@@ -126,6 +185,26 @@ def test_the_recursive_version_hits_pythons_recursion_limit_the_engine_does_not(
         nb["cached_grad"](lambda x: nb["chain"](x, depth), 0.5)
     gradient = ad.grad(lambda x: nb["chain"](x, 50_000))(0.5)  # 100 000 operations
     assert np.isfinite(gradient)
+
+
+def test_a_rule_that_captures_its_own_node_makes_a_cycle_that_only_gc_frees(nb):
+    """The model answer of question 2: node -> grad_inputs -> rule's closure -> node."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        x = ad.Tensor(0.5)
+        y = nb["chain"](x, 3)
+        rule, parent = y.grad_inputs[0]
+        y.grad_inputs[0] = (lambda g, *args, node=y, **kwargs: rule(g, *args, **kwargs), parent)
+        np.testing.assert_allclose(ad.diff(y, x).value, ad.grad(lambda x: nb["chain"](x, 3))(0.5))
+        alive = [weakref.ref(node) for node in ad.topological_order(y) if node is not x]
+        del y, parent
+        assert all(r() is not None for r in alive)  # reference counting cannot free a cycle
+        gc.collect()
+        assert all(r() is None for r in alive)  # the cycle collector can
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def test_reference_counting_alone_frees_the_graph_and_its_recorded_derivative(nb):

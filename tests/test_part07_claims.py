@@ -30,6 +30,18 @@ def test_a_smaller_batch_makes_a_cheaper_step_exactly_linear_in_its_rows(ref):
     assert floats[-1] / floats[0] > 50  # a batch of 1 holds under 2% of the full batch's graph
 
 
+def test_per_epoch_the_full_batch_is_the_least_work_the_fixed_part_paid_once_per_step(ref):
+    n = len(ref["x"])
+    floats = {b: ref["step_floats"](ref["params"], ref["x"], ref["y"], b) for b in BATCH_SIZES}
+    per_epoch = [floats[b] * (n // b) for b in BATCH_SIZES]
+    assert all(a > b for a, b in zip(per_epoch, per_epoch[1:]))
+    assert (per_epoch[0], per_epoch[-1]) == (30_000, 10_498)  # the notebook's numbers
+    per_row = floats[2] - floats[1]
+    fixed = floats[1] - per_row
+    assert per_epoch == [n * fixed // b + n * per_row for b in BATCH_SIZES]
+    assert fixed == sum(w.size for w in ref["params"]) + 1  # the weights, and the loss itself
+
+
 def test_a_step_reads_exactly_the_rows_of_its_batch(ref):
     """The mini-batch gradient depends on the drawn rows only: changing any other row of the
     data leaves it unchanged, changing a drawn row changes it."""
@@ -85,6 +97,27 @@ def test_the_mini_batch_gradient_is_the_full_gradient_on_average(ref):
 
 
 @pytest.fixture(scope="module")
+def race(ref):
+    """The notebook's race: 400 steps of 0.1 from the initial weights, batches of 1 to 200."""
+    return {b: train(ref["params"], ref["x"], ref["y"], step_size=0.1, steps=400, batch_size=b,
+                     seed=0, record_every=5)
+            for b in [1, 10, 50, 200]}  # fmt: skip
+
+
+def loss_at(run, clock, when):
+    return run.losses[np.searchsorted(clock, when, side="right") - 1]
+
+
+def test_per_step_the_larger_batch_wins_per_sample_processed_batch_1_wins(race):
+    after_steps = {b: run.losses[-1] for b, run in race.items()}
+    assert all(after_steps[b] < 0.7 * after_steps[1] for b in [10, 50, 200])
+    assert after_steps[200] < after_steps[50]
+    after_samples = {b: loss_at(run, run.recorded * b, 400) for b, run in race.items()}
+    assert min(after_samples, key=after_samples.get) == 1
+    assert all(after_samples[1] < 0.2 * after_samples[b] for b in [10, 50, 200])
+
+
+@pytest.fixture(scope="module")
 def near_runs(ref):
     """The slider's runs: 400 steps of step size 0.1 from the true weights."""
     return {b: train(ref["data"].true_params, ref["x"], ref["y"], step_size=0.1, steps=400,
@@ -108,6 +141,26 @@ def test_a_small_batch_with_a_large_step_keeps_oscillating_where_the_full_batch_
     assert small.losses[-200:].mean() > 2 * full.final_loss
     assert np.sum(np.diff(small.losses[-200:]) > 0) > 50  # up and down, not converging
     assert step_lengths(small)[-200:].mean() > 100 * step_lengths(full)[-200:].mean()
+
+
+def test_near_the_optimum_a_step_is_about_eta_times_the_spread_measured_there(ref, near_runs):
+    """Small batches: within 25 % of eta times the spread at the true weights; larger ones up to
+    twice it (the pull back to the optimum adds); the spread at the start is several times
+    larger, so it would not do."""
+    x, y, truth = ref["x"], ref["y"], ref["data"].true_params
+    spread = ref["gradient_spread"]
+    rng = np.random.default_rng(2)
+    at_truth = {b: spread(truth, x, y, b, 100, rng) for b in [1, 2, 5, 10, 20, 50, 100]}
+    near = {b: near_runs[b] if b in near_runs else train(
+        truth, x, y, step_size=0.1, steps=400, batch_size=b, seed=1,
+        snapshot_steps=range(401)) for b in at_truth}  # fmt: skip
+    for b, run in near.items():
+        ratio = step_lengths(run)[-200:].mean() / (0.1 * at_truth[b])
+        assert 1.0 < ratio < 2.5, (b, ratio)
+        if b <= 5:
+            assert ratio < 1.25, (b, ratio)
+    at_start = spread(ref["params"], x, y, 1, 100, np.random.default_rng(0))
+    assert at_start > 3 * at_truth[1]
 
 
 def test_the_smaller_the_batch_the_larger_the_jumps_near_the_optimum(near_runs):
