@@ -45,7 +45,7 @@ browser-deps:
 	else echo "The browser tests need Chromium at $(CHROMIUM): install Debian's 'chromium' package (apt-get install chromium, as root)"; exit 1; fi
 
 lint: $(STAMP)
-	$(BIN)/ruff check autodiff_lib course tests benchmarks deploy nbgrader_config.py
+	$(BIN)/ruff check autodiff_lib course tests benchmarks deploy cpp nbgrader_config.py
 
 # Source notebooks from their builders in course/ (refuses to overwrite hand edits).
 notebooks: $(STAMP)
@@ -121,3 +121,57 @@ hub-install:
 	rm -rf $(HUB_PREFIX)/settings && mv $(HUB_PREFIX)/settings.new $(HUB_PREFIX)/settings
 	chmod -R a+rX,go-w $(HUB_PREFIX)
 	git rev-parse HEAD > $(HUB_PREFIX)/installed-commit
+
+# -- the C++ port (cpp/, see cpp/README.md) ----------------------------------------------------
+# Debian's packages: CMake and g++, xtensor with xtensor-blas over OpenBLAS, doctest, and xsimd
+# (only the SIMD build of make benchmark-cpp uses it). cpp-deps installs the missing ones as root,
+# and says which to install otherwise. pybind11 comes from PyPI (the extra `cpp`).
+CPP_PACKAGES := cmake g++ libxtensor-dev libxtensor-blas-dev libopenblas-dev doctest-dev libxsimd-dev
+CPP_BUILD := cpp/build
+CPP_JOBS ?= 2
+CPP_PYTHON = -DPython_EXECUTABLE=$(CURDIR)/$(BIN)/python -Dpybind11_DIR="$$($(BIN)/python -m pybind11 --cmakedir)"
+CPP_ENV = PYTHONPATH=$(CURDIR)/$(CPP_BUILD)/release/python AUTODIFF_CPP_BUILD=$(CURDIR)/$(CPP_BUILD)/release
+.PHONY: cpp-deps cpp test-cpp test-cpp-sanitize cpp-examples benchmark-cpp
+
+cpp-deps:
+	@missing=$$(for p in $(CPP_PACKAGES); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -z "$$missing" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	else echo "The C++ port needs Debian's packages:" $$missing "(as root: apt-get install" $$missing")"; exit 1; fi
+
+$(VENV)/.cpp-installed: $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[cpp]'
+	touch $@
+
+# The library, its tests, the Python module and the examples, in cpp/build/release (git-ignored).
+cpp: cpp-deps $(VENV)/.cpp-installed
+	cmake -S cpp -B $(CPP_BUILD)/release -DCMAKE_BUILD_TYPE=Release $(CPP_PYTHON)
+	cmake --build $(CPP_BUILD)/release -j $(CPP_JOBS)
+
+# ctest (the C++ unit tests), the same tests built with AddressSanitizer, LeakSanitizer and
+# UBSan, then the Python cross-check against autodiff_lib and the examples (tests/test_cpp_*.py).
+test-cpp: cpp
+	ctest --test-dir $(CPP_BUILD)/release -j $(CPP_JOBS) --output-on-failure
+	$(MAKE) --no-print-directory test-cpp-sanitize
+	$(CPP_ENV) $(BIN)/python -m pytest -p no:cacheprovider tests/test_cpp_crosscheck.py tests/test_cpp_examples.py
+
+test-cpp-sanitize: cpp-deps
+	cmake -S cpp -B $(CPP_BUILD)/sanitize -DCMAKE_BUILD_TYPE=Sanitize -DAUTODIFF_PYTHON=OFF -DAUTODIFF_EXAMPLES=OFF
+	cmake --build $(CPP_BUILD)/sanitize -j $(CPP_JOBS)
+	ctest --test-dir $(CPP_BUILD)/sanitize -j $(CPP_JOBS) --output-on-failure
+
+# Parts 01 and 03 in C++, on data written by numpy (cpp/examples/make_data.py).
+cpp-examples: cpp
+	$(BIN)/python cpp/examples/make_data.py $(CPP_BUILD)/data
+	$(CPP_BUILD)/release/examples/part01_newton_vs_gd $(CPP_BUILD)/data
+	$(CPP_BUILD)/release/examples/part03_deep_learning $(CPP_BUILD)/data
+
+# The port beside autodiff_lib, numpy and PyTorch (when installed) on benchmarks/' workloads, in
+# three builds (-O2, -O3 -march=native, xsimd) in cpp/build/benchmark; run by hand (ARGS=--quick).
+benchmark-cpp: cpp-deps $(VENV)/.cpp-installed
+	cmake -S cpp -B $(CPP_BUILD)/benchmark -DCMAKE_BUILD_TYPE=Release -DAUTODIFF_TESTS=OFF \
+		-DAUTODIFF_EXAMPLES=OFF -DAUTODIFF_PYTHON=OFF -DAUTODIFF_BENCHMARKS=ON $(CPP_PYTHON)
+	cmake --build $(CPP_BUILD)/benchmark -j $(CPP_JOBS)
+	PYTHONPATH=$(CURDIR)/$(CPP_BUILD)/benchmark/python $(BIN)/python -m benchmarks.cpp $(ARGS)

@@ -194,7 +194,8 @@ TABLE = [
         ("np.linalg.solve", "xt::linalg::solve", "xtensor-blas (LAPACK gesv)", ""),
         ("np.log", "xt::log", "", ""),
         ("np.matmul", "xt::linalg::dot", "xtensor-blas; xtensor itself has no matrix product",
-         "dot does not broadcast over stacks of matrices: loop over views of the stack"),
+         "no matmul: dot follows numpy.dot, so stacks (B, m, k) and (B, k, n) give shape "
+         "(B, m, B, n), not an error; loop over the matrices of the stack"),
         ("np.maximum", "xt::maximum", "", ""),
         ("np.min", "xt::amin", "", ""),
         ("np.multiply", "operator*", "", ""),
