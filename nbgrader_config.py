@@ -9,12 +9,13 @@ import sys
 from pathlib import Path
 
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from nbgrader.converters import GenerateAssignment
+from nbgrader.converters import Autograde, GenerateAssignment
 from nbgrader.coursedir import CourseDirectory
-from nbgrader.preprocessors import GetGrades
+from nbgrader.preprocessors import Execute, GetGrades
 
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))  # the course's own preprocessors live in ./course
+from course.autograde import GuardedExecute  # noqa: E402
 from course.export import CourseCsvExport  # noqa: E402
 from course.feedback import DescribeFigures  # noqa: E402
 from course.late_work import PenaltyPerDayLate  # noqa: E402
@@ -53,6 +54,13 @@ c.Execute.interrupt_on_timeout = True
 # No widget state is stored in graded notebooks: the feedback HTML then shows each slider's
 # static picture (autodiff_lib.plotting.slider) instead of a widget it cannot draw.
 c.Execute.store_widget_state = False
+# The course's Execute (course/autograde.py): before each test cell, whatever the notebook
+# changed in numpy, the library or the kernel is put back; only an error scores 0 (stderr is a
+# note, a cell's value is no partial credit); a dead kernel fails its cell and the ones after.
+c.Autograde.autograde_preprocessors = [
+    GuardedExecute if step is Execute else step
+    for step in Autograde.autograde_preprocessors.default()
+]
 
 # -- feedback: nbgrader shows hidden tests in feedback, and failing hidden asserts in their ---
 # tracebacks; HideHiddenTests removes both, leaving the name of the error.

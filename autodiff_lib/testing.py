@@ -1,0 +1,278 @@
+"""What the course's tests use so that only a student's own work passes them.
+
+* ``own_work(function, *references)``: the student's ``function``, checked. While it runs, each
+  of the library's ``references`` (``ad.gradient_descent`` for an exercise that asks for a
+  gradient descent) raises ``LibraryReferenceUsed``, whatever name or import path the student
+  reached it by; what it returns goes through ``plain``.
+* ``plain(value)``: ``value`` as what it claims to be, a number, a numpy array, a Tensor, an
+  ``OptimizationResult`` or a list/tuple of those, checked by exact type. An object whose
+  ``__eq__`` returns True, or an ndarray subclass that overrides ``__array_ufunc__``, would
+  pass any comparison: it is refused with a ``TypeError`` instead.
+* ``protect()`` and ``restore()``: run by the grader (``course/autograde.py``) in the student's
+  kernel, before the first cell and before each test cell. ``protect`` remembers the functions
+  and classes of numpy, math, the library and IPython's kernel; ``restore`` puts back whatever
+  a notebook changed in them, so that a test never runs a patched ``np.allclose``, a silenced
+  ``showtraceback`` or a replaced ``ad.gradient_descent``.
+
+Why in the library: the hidden tests run in the student's kernel, which sees the library but not
+the course's folder. What this cannot stop: a student who copies the library's code into their
+answer (or writes a correct answer by any other means) has written a correct answer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import sys
+import types
+
+import numpy as np
+
+__all__ = ["LibraryReferenceUsed", "own_work", "plain", "protect", "restore"]
+
+
+class LibraryReferenceUsed(RuntimeError):
+    """A student's function called the library's implementation of what it is asked to do."""
+
+
+# -- own_work: the library's version refuses to run while the student's function runs ---------
+_disabled: dict = {}  # function -> [depth, saved code, saved defaults, saved kwdefaults]
+
+
+def _refusing_code(function):
+    """A code object that raises ``LibraryReferenceUsed`` naming ``function``; it uses no name
+    of the library module's globals, since it runs with them."""
+    name = f"{function.__module__}.{function.__qualname__}"
+    public = f"ad.{function.__name__}"
+    message = (
+        f"this exercise asks for your own code: the library's {public} ({name}) may not be "
+        "used in it, and raises while your function is tested"
+    )
+    source = (
+        "def refused(*args, **kwargs):\n"
+        "    raise __import__('autodiff_lib.testing', fromlist=['_'])"
+        f".LibraryReferenceUsed({message!r})\n"
+    )
+    namespace: dict = {}
+    exec(compile(source, "<autodiff_lib.testing>", "exec"), namespace)  # noqa: S102
+    return namespace["refused"].__code__
+
+
+@contextlib.contextmanager
+def refused(*references):
+    """Within the block, each function of ``references`` raises ``LibraryReferenceUsed`` when
+    called, by any name (its code is swapped, not the name). Nested blocks are fine."""
+    for function in references:
+        if not isinstance(function, types.FunctionType) or function.__closure__:
+            raise TypeError(f"refused: {function!r} is not a plain Python function")
+    entered = []
+    try:
+        for function in references:
+            state = _disabled.get(function)
+            if state is None:
+                state = _disabled[function] = [
+                    0, function.__code__, function.__defaults__, function.__kwdefaults__,
+                ]  # fmt: skip
+                function.__code__ = _refusing_code(function)
+                function.__defaults__ = function.__kwdefaults__ = None
+            state[0] += 1
+            entered.append(function)
+        yield
+    finally:
+        for function in entered:
+            state = _disabled[function]
+            state[0] -= 1
+            if state[0] == 0:
+                del _disabled[function]
+                _, function.__code__, function.__defaults__, function.__kwdefaults__ = state
+
+
+def own_work(function, *references):
+    """``function`` (the student's), wrapped: while it runs, the library's ``references``
+    raise ``LibraryReferenceUsed``; its result is returned through ``plain`` (a generator is
+    run to a list first, inside the guard). Wrapping a wrapped function adds references."""
+    if not callable(function):
+        raise TypeError(f"own_work: {function!r} is not a function")
+    inner = getattr(function, "__own_work__", None)
+    if inner is not None:  # wrapped in an earlier test cell
+        function, references = inner[0], (*inner[1], *references)
+    references = tuple(dict.fromkeys(references))
+
+    @functools.wraps(function)
+    def checked(*args, **kwargs):
+        with refused(*references):
+            result = function(*args, **kwargs)
+            if isinstance(result, types.GeneratorType):
+                result = list(result)
+        return plain(result)
+
+    checked.__own_work__ = (function, references)
+    return checked
+
+
+# -- plain: values that are what they claim to be ----------------------------------------------
+_SCALARS = (bool, int, float, complex)
+
+
+def plain(value):
+    """``value`` itself if it is a plain value, checked by exact type (subclasses are refused):
+    a Python or numpy number or bool, ``None``, a string, a numpy array of numbers, the
+    library's Tensor of such an array, an ``OptimizationResult`` of plain fields, or a
+    list/tuple/dict of plain values. Anything else raises ``TypeError``."""
+    from .optimizers import OptimizationResult
+    from .tensor import Tensor
+
+    kind = type(value)
+    if value is None or kind in _SCALARS or kind is str:
+        return value
+    if isinstance(value, np.generic) and kind.__module__ == "numpy":
+        if value.dtype.kind in "biufc":
+            return value
+    elif kind is np.ndarray:
+        if value.dtype.kind in "biufc":
+            return value
+        if value.dtype.kind == "O":
+            for item in value.flat:
+                plain(item)
+            return value
+    elif kind is Tensor:
+        plain(value.value)
+        return value
+    elif kind in (list, tuple):
+        for item in value:
+            plain(item)
+        return value
+    elif kind is dict:
+        for item in value.values():
+            plain(item)
+        return value
+    elif kind is OptimizationResult:
+        for field in ("x", "trajectory", "losses", "step_sizes"):
+            if type(getattr(value, field)) is not np.ndarray:
+                break
+            plain(getattr(value, field))
+        else:
+            if type(value.converged) is bool and type(value.message) is str:
+                return value
+    raise TypeError(
+        f"expected a number, a numpy array or a list of them, got {kind.__qualname__}: "
+        "return plain values (objects that only pretend to be numbers or arrays are refused)"
+    )
+
+
+# -- protect / restore: what a notebook may not change for the tests ---------------------------
+_PROTECTED_MODULES = ("builtins", "math", "cmath", "operator", "numpy", "autodiff_lib")
+_KERNEL_CLASSES = (
+    ("IPython.core.interactiveshell", "InteractiveShell"),
+    ("ipykernel.zmqshell", "ZMQInteractiveShell"),
+    ("ipykernel.ipkernel", "IPythonKernel"),
+    ("ipykernel.kernelbase", "Kernel"),
+    ("ipykernel.displayhook", "ZMQShellDisplayHook"),
+    ("ipykernel.iostream", "OutStream"),
+)
+_saved: dict | None = None
+
+
+def _protected(name: str) -> bool:
+    return any(name == root or name.startswith(root + ".") for root in _PROTECTED_MODULES)
+
+
+def _save_function(saved, function):
+    if isinstance(function, types.FunctionType) and function not in saved["functions"]:
+        saved["functions"][function] = (
+            function.__code__, function.__defaults__, function.__kwdefaults__,
+        )  # fmt: skip
+
+
+def _save_class(saved, cls):
+    if cls in saved["classes"] or not hasattr(cls, "__dict__"):
+        return
+    if isinstance(cls.__dict__, types.MappingProxyType):
+        saved["classes"][cls] = dict(cls.__dict__)
+        for attribute in cls.__dict__.values():
+            _save_function(saved, getattr(attribute, "__func__", attribute))
+
+
+def _method_names(obj) -> set:
+    return {name for cls in type(obj).__mro__ for name in vars(cls)}
+
+
+def protect() -> None:
+    """Remember the protected modules' names, functions and classes (the grader runs this in
+    the kernel before any of the notebook's cells)."""
+    global _saved
+    import autodiff_lib  # noqa: F401  (imports every module of the library)
+
+    saved = {"modules": {}, "functions": {}, "classes": {}, "instances": [], "streams": None}
+    for name, module in list(sys.modules.items()):
+        if module is None or not _protected(name):
+            continue
+        names = dict(vars(module))
+        if module is not sys.modules[__name__]:  # this module's own state is not undone
+            saved["modules"][module] = names
+        for value in names.values():
+            if isinstance(value, type) and (value.__module__ or "").startswith(
+                ("numpy", "autodiff_lib")
+            ):
+                _save_class(saved, value)
+            _save_function(saved, value)
+    for module_name, class_name in _KERNEL_CLASSES:
+        module = sys.modules.get(module_name)
+        if module is not None and hasattr(module, class_name):
+            _save_class(saved, getattr(module, class_name))
+    shell = None
+    with contextlib.suppress(Exception):
+        shell = get_ipython()  # noqa: F821  (IPython's builtin in a kernel)
+    kernel_objects = [shell, getattr(shell, "kernel", None), getattr(shell, "displayhook", None)]
+    for obj in [*kernel_objects, sys.stdout, sys.stderr]:
+        if obj is not None and hasattr(obj, "__dict__"):
+            methods = _method_names(obj)
+            kept = {n: v for n, v in vars(obj).items() if n in methods}
+            saved["instances"].append((obj, methods, kept))
+    saved["streams"] = (sys.stdout, sys.stderr, sys.displayhook, sys.excepthook)
+    _saved = saved
+
+
+def restore() -> int:
+    """Put back what the notebook changed since ``protect``; returns how many things."""
+    if _saved is None:
+        return 0
+    changed = 0
+    for module, names in _saved["modules"].items():
+        current = vars(module)
+        for name, value in names.items():
+            if current.get(name, _saved) is not value:
+                current[name] = value
+                changed += 1
+    for function, (code, defaults, kwdefaults) in _saved["functions"].items():
+        if function in _disabled:
+            continue  # refused by own_work right now: own_work puts it back
+        if function.__code__ is not code:
+            function.__code__ = code
+            changed += 1
+        if function.__defaults__ is not defaults or function.__kwdefaults__ is not kwdefaults:
+            function.__defaults__, function.__kwdefaults__ = defaults, kwdefaults
+            changed += 1
+    for cls, attributes in _saved["classes"].items():
+        for name in set(cls.__dict__) - set(attributes):
+            with contextlib.suppress(AttributeError, TypeError):
+                delattr(cls, name)
+                changed += 1
+        for name, value in attributes.items():
+            if cls.__dict__.get(name, _saved) is not value:
+                with contextlib.suppress(AttributeError, TypeError):
+                    setattr(cls, name, value)
+                    changed += 1
+    for obj, methods, kept in _saved["instances"]:  # a method replaced on the object itself
+        current = vars(obj)
+        for name in [n for n in current if n in methods]:
+            if name not in kept:
+                del current[name]
+                changed += 1
+            elif current[name] is not kept[name]:
+                current[name] = kept[name]
+                changed += 1
+    if (sys.stdout, sys.stderr, sys.displayhook, sys.excepthook) != _saved["streams"]:
+        sys.stdout, sys.stderr, sys.displayhook, sys.excepthook = _saved["streams"]
+        changed += 1
+    return changed

@@ -1,0 +1,126 @@
+"""How ``nbgrader autograde`` runs a submission here: ``GuardedExecute``, in ``nbgrader_config.py``.
+
+nbgrader's ``Execute`` runs the notebook's cells in one kernel, and a test cell scores 0 when its
+outputs hold an error or anything written to stderr, and partial credit when it shows a number.
+A submission runs in that same kernel, so it can change what the tests see. ``GuardedExecute``
+keeps nbgrader's rules for what an error is and changes four things:
+
+* Before the first cell it has the kernel remember numpy, math, the library and IPython's own
+  machinery (``autodiff_lib.testing.protect``), and before each test cell it puts back whatever
+  the notebook changed in them (``restore``): a patched ``np.allclose``, a silenced
+  ``showtraceback`` or a replaced ``ad.gradient_descent`` is undone before the tests run. An
+  error the kernel reports but does not show still counts (nbgrader's ``on_cell_executed``).
+* Honest work never loses points for a warning: what a test cell writes to stderr (a numpy
+  ``RuntimeWarning``, a deprecation notice) becomes a visible note, marked so that the feedback
+  can say that warnings were written without showing them. Only an error scores 0.
+* A test cell's own value is shown but is never a score: nbgrader would read a number in it as
+  partial credit, and any text as full marks, even when an error follows.
+* When the kernel dies (``os._exit``, a killed process, the memory limit), the cell where it
+  died and every cell after it get an error saying so, and grading finishes: the cells before
+  keep what they earned, the rest score 0, and the log says why. nbgrader would give up on the
+  whole submission instead.
+"""
+
+from __future__ import annotations
+
+from nbclient.exceptions import DeadKernelError
+from nbformat.notebooknode import NotebookNode
+from nbgrader import utils
+from nbgrader.preprocessors import Execute
+from traitlets import Unicode
+
+__all__ = ["KERNEL_DIED", "NOT_RUN", "STDERR_NOTE", "GuardedExecute", "error_output"]
+
+STDERR_NOTE = "stderr-note"  # the course metadata of a note made from a test cell's stderr
+KERNEL_DIED = "KernelDied"
+NOT_RUN = "NotRun"
+NOTE_HEADING = "Note (costs no points): this was written to stderr while the cell ran:\n"
+
+
+def error_output(ename: str, evalue: str) -> NotebookNode:
+    return NotebookNode(
+        output_type="error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"]
+    )
+
+
+class GuardedExecute(Execute):
+    """nbgrader's ``Execute``, with the notebook's changes undone before each test cell, stderr
+    turned into a note, no partial credit from a cell's value, and a dead kernel reported."""
+
+    protect_code = Unicode(
+        "__import__('autodiff_lib.testing', fromlist=['_']).protect()",
+        help="Run in the kernel, unseen, before the notebook's first cell.",
+    ).tag(config=True)
+    restore_code = Unicode(
+        "__import__('autodiff_lib.testing', fromlist=['_']).restore()",
+        help="Run in the kernel, unseen, before each test cell.",
+    ).tag(config=True)
+
+    def preprocess(self, nb, resources=None, km=None):
+        self._died_at = None  # the index of the cell where the kernel died
+        self._protected = False
+        return super().preprocess(nb, resources, km)
+
+    def _run_unseen(self, code: str, index: int, cell) -> None:
+        """Run ``code`` in the kernel without a trace in the notebook or the kernel's history
+        (nbclient puts the cell it ran at ``index``: the real cell goes back there)."""
+        scratch = NotebookNode(cell_type="code", source=code, metadata={}, outputs=[],
+                               execution_count=None)  # fmt: skip
+        try:
+            self.execute_cell(scratch, index, store_history=False)
+        finally:
+            self.nb.cells[index] = cell
+        errors = [o for o in scratch.outputs if o.output_type == "error"]
+        if errors:
+            self.log.warning("Grading guard failed in the kernel: %s: %s",
+                             errors[0].ename, errors[0].evalue)  # fmt: skip
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type != "code" or not cell.source.strip():
+            return cell, resources
+        if self._died_at is not None:
+            cell.outputs = [error_output(NOT_RUN, "not run: the kernel died in an earlier cell")]
+            return cell, resources
+        graded = utils.is_grade(cell)
+        try:
+            if not self._protected:
+                self._run_unseen(self.protect_code, index, cell)
+                self._protected = True
+            if graded:
+                self._run_unseen(self.restore_code, index, cell)
+            cell, resources = super().preprocess_cell(cell, resources, index)
+        except DeadKernelError:
+            self._died_at = index
+            name = cell.metadata.get("nbgrader", {}).get("grade_id", f"cell {index}")
+            self.log.warning("The kernel died while running %s: the cells after it score 0.",
+                             name)  # fmt: skip
+            cell.outputs = [
+                error_output(
+                    KERNEL_DIED,
+                    "the kernel died while this cell ran (it exited, was killed, or ran out of "
+                    "memory): this cell and the cells after it were not graded",
+                )
+            ]
+            return cell, resources
+        if graded:
+            score_only_errors(cell)
+        return cell, resources
+
+
+def score_only_errors(cell) -> None:
+    """The outputs of a test cell, rewritten so that only an error scores 0: stderr becomes a
+    note, a cell's value (execute_result) is shown as a display, never read as a score."""
+    outputs = []
+    for output in cell.outputs:
+        if output.output_type == "stream" and output.name == "stderr":
+            output = NotebookNode(
+                output_type="display_data",
+                data={"text/plain": NOTE_HEADING + output.text},
+                metadata={"course": STDERR_NOTE},
+            )
+        elif output.output_type == "execute_result":
+            output = NotebookNode(
+                output_type="display_data", data=output.data, metadata=output.get("metadata", {})
+            )
+        outputs.append(output)
+    cell.outputs = outputs
