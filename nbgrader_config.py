@@ -11,11 +11,11 @@ from pathlib import Path
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.converters import Autograde, GenerateAssignment
 from nbgrader.coursedir import CourseDirectory
-from nbgrader.preprocessors import Execute, GetGrades
+from nbgrader.preprocessors import Execute, GetGrades, OverwriteCells
 
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))  # the course's own preprocessors live in ./course
-from course.autograde import GuardedExecute  # noqa: E402
+from course.autograde import GuardedExecute, RestoreTestCells  # noqa: E402
 from course.export import CourseCsvExport  # noqa: E402
 from course.feedback import DescribeFigures  # noqa: E402
 from course.late_work import PenaltyPerDayLate  # noqa: E402
@@ -57,6 +57,11 @@ c.Execute.store_widget_state = False
 # The course's Execute (course/autograde.py): before each test cell, whatever the notebook
 # changed in numpy, the library or the kernel is put back; only an error scores 0 (stderr is a
 # note, a cell's value is no partial credit); a dead kernel fails its cell and the ones after.
+# Test cells are restored from the gradebook, with a warning only for the ones a student edited.
+c.Autograde.sanitize_preprocessors = [
+    RestoreTestCells if step is OverwriteCells else step
+    for step in Autograde.sanitize_preprocessors.default()
+]
 c.Autograde.autograde_preprocessors = [
     GuardedExecute if step is Execute else step
     for step in Autograde.autograde_preprocessors.default()

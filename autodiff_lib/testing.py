@@ -28,11 +28,15 @@ import types
 
 import numpy as np
 
-__all__ = ["LibraryReferenceUsed", "own_work", "plain", "protect", "restore"]
+__all__ = ["LibraryReferenceUsed", "NotAPlainValue", "own_work", "plain", "protect", "restore"]
 
 
 class LibraryReferenceUsed(RuntimeError):
     """A student's function called the library's implementation of what it is asked to do."""
+
+
+class NotAPlainValue(TypeError):
+    """A student's function returned an object that only pretends to be a number or an array."""
 
 
 # -- own_work: the library's version refuses to run while the student's function runs ---------
@@ -87,8 +91,22 @@ def refused(*references):
                 _, function.__code__, function.__defaults__, function.__kwdefaults__ = state
 
 
+def _reference(reference):
+    """A library function, given as itself or by its name in the package: ``"gradient_descent"``,
+    ``"networks.mlp"`` (looked up here, not in the notebook, whose ``ad`` may be anything)."""
+    if not isinstance(reference, str):
+        return reference
+    import autodiff_lib
+
+    found = autodiff_lib
+    for part in reference.split("."):
+        found = getattr(found, part)
+    return found
+
+
 def own_work(function, *references):
-    """``function`` (the student's), wrapped: while it runs, the library's ``references``
+    """``function`` (the student's), wrapped: while it runs, the library's ``references`` (the
+    functions, or their names in ``autodiff_lib``: ``"gradient_descent"``, ``"networks.mlp"``)
     raise ``LibraryReferenceUsed``; its result is returned through ``plain`` (a generator is
     run to a list first, inside the guard). Wrapping a wrapped function adds references."""
     if not callable(function):
@@ -96,7 +114,7 @@ def own_work(function, *references):
     inner = getattr(function, "__own_work__", None)
     if inner is not None:  # wrapped in an earlier test cell
         function, references = inner[0], (*inner[1], *references)
-    references = tuple(dict.fromkeys(references))
+    references = tuple(dict.fromkeys(_reference(r) for r in references))
 
     @functools.wraps(function)
     def checked(*args, **kwargs):
@@ -118,7 +136,7 @@ def plain(value):
     """``value`` itself if it is a plain value, checked by exact type (subclasses are refused):
     a Python or numpy number or bool, ``None``, a string, a numpy array of numbers, the
     library's Tensor of such an array, an ``OptimizationResult`` of plain fields, or a
-    list/tuple/dict of plain values. Anything else raises ``TypeError``."""
+    list/tuple/dict of plain values. Anything else raises ``NotAPlainValue``."""
     from .optimizers import OptimizationResult
     from .tensor import Tensor
 
@@ -154,7 +172,7 @@ def plain(value):
         else:
             if type(value.converged) is bool and type(value.message) is str:
                 return value
-    raise TypeError(
+    raise NotAPlainValue(
         f"expected a number, a numpy array or a list of them, got {kind.__qualname__}: "
         "return plain values (objects that only pretend to be numbers or arrays are refused)"
     )
@@ -208,8 +226,9 @@ def protect() -> None:
         if module is None or not _protected(name):
             continue
         names = dict(vars(module))
-        if module is not sys.modules[__name__]:  # this module's own state is not undone
-            saved["modules"][module] = names
+        if module is sys.modules[__name__]:  # its own state (_saved, _disabled) is not undone
+            names = {k: v for k, v in names.items() if not k.startswith("_")}
+        saved["modules"][module] = names
         for value in names.values():
             if isinstance(value, type) and (value.__module__ or "").startswith(
                 ("numpy", "autodiff_lib")

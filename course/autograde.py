@@ -1,4 +1,13 @@
-"""How ``nbgrader autograde`` runs a submission here: ``GuardedExecute``, in ``nbgrader_config.py``.
+"""How ``nbgrader autograde`` runs a submission here: ``RestoreTestCells`` and ``GuardedExecute``,
+switched on in ``nbgrader_config.py``.
+
+nbgrader restores each read-only cell from the gradebook before grading (``OverwriteCells``) and
+warns "Attribute 'checksum' for cell test_... has changed!" when the handed-in cell differs from
+it. The gradebook holds the instructor's test cells, with their hidden tests, and the student
+was given them without: every untouched test cell differed, and every honest student looked like
+a cheater in the log. ``RestoreTestCells`` compares a test cell with what the student was given
+(the gradebook's cell with its hidden tests removed, as ``generate_assignment`` removes them):
+unchanged, it is restored without a warning; edited, it is restored and reported as before.
 
 nbgrader's ``Execute`` runs the notebook's cells in one kernel, and a test cell scores 0 when its
 outputs hold an error or anything written to stderr, and partial credit when it shows a number.
@@ -26,10 +35,48 @@ from __future__ import annotations
 from nbclient.exceptions import DeadKernelError
 from nbformat.notebooknode import NotebookNode
 from nbgrader import utils
-from nbgrader.preprocessors import Execute
+from nbgrader.api import MissingEntry
+from nbgrader.preprocessors import ClearHiddenTests, Execute, OverwriteCells
 from traitlets import Unicode
 
-__all__ = ["KERNEL_DIED", "NOT_RUN", "STDERR_NOTE", "GuardedExecute", "error_output"]
+__all__ = [
+    "KERNEL_DIED",
+    "NOT_RUN",
+    "STDERR_NOTE",
+    "GuardedExecute",
+    "RestoreTestCells",
+    "as_released",
+    "error_output",
+]
+
+
+def as_released(source: str) -> str:
+    """A cell's source as ``generate_assignment`` gives it to students: hidden tests removed."""
+    cell = NotebookNode(cell_type="code", source=source, metadata={}, outputs=[])
+    ClearHiddenTests()._remove_hidden_test_region(cell)
+    return cell.source
+
+
+class RestoreTestCells(OverwriteCells):
+    """nbgrader's ``OverwriteCells``, silent about a locked cell the student did not change."""
+
+    def preprocess_cell(self, cell, resources, cell_index):
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id is not None and cell.cell_type == "code":
+            try:
+                original = self.gradebook.find_source_cell(
+                    grade_id, self.notebook_id, self.assignment_id
+                )
+            except MissingEntry:
+                original = None  # nbgrader warns about it
+            if (
+                original is not None
+                and original.locked
+                and cell.source.strip() == as_released(original.source).strip()
+            ):
+                cell.source = original.source  # the hidden tests back, as the student was given
+        return super().preprocess_cell(cell, resources, cell_index)
+
 
 STDERR_NOTE = "stderr-note"  # the course metadata of a note made from a test cell's stderr
 KERNEL_DIED = "KernelDied"

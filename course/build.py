@@ -25,7 +25,7 @@ from pathlib import Path
 import nbformat
 from nbformat import v4
 
-from .cells import CHECK_OUTPUT
+from .cells import CHECK_OUTPUT, close_visible_tests
 from .points import fill_points
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,6 +68,7 @@ def build(part) -> nbformat.NotebookNode:
     """The notebook of one builder, without outputs, with stable cell ids."""
     nb = v4.new_notebook(cells=part.cells())
     fill_points(nb.cells, where=part.__name__)  # "(N points)" in headings, from the tests
+    close_visible_tests(nb.cells)  # "hidden tests run at grading", after the last test cell
     seen = set()
     for cell in nb.cells:
         if "nbgrader" not in cell.metadata:  # graded cells already carry their grade_id as id

@@ -19,6 +19,10 @@ A part's builder is a list of these calls, read top to bottom like the notebook 
 Points are given once, to ``tests`` and ``written_answer``: a heading writes ``{points}``
 where it states them, and the build fills them in (``course/points.py``).
 
+Each part's last test cell ends by saying that hidden tests run at grading
+(``HIDDEN_TESTS_AT_GRADING``, added by ``close_visible_tests`` when the notebook is built), so
+that "all visible tests passed" is never read as a grade.
+
 Cells whose output nbval compares on every run carry the tag ``CHECK_OUTPUT`` (their outputs
 are stored in the source notebook); cells that print timings carry ``IGNORE_OUTPUT``.
 Text is dedented and stripped, so builders can indent it like the code around it.
@@ -33,8 +37,10 @@ from nbformat.notebooknode import NotebookNode
 
 __all__ = [
     "CHECK_OUTPUT",
+    "HIDDEN_TESTS_AT_GRADING",
     "IGNORE_OUTPUT",
     "NBGRADER_SCHEMA_VERSION",
+    "close_visible_tests",
     "code",
     "given",
     "markdown",
@@ -46,6 +52,11 @@ __all__ = [
 CHECK_OUTPUT = "nbval-check-output"  # nbval --nbval-lax compares this cell's output
 IGNORE_OUTPUT = "nbval-ignore-output"  # timings, memory addresses: never compared
 NBGRADER_SCHEMA_VERSION = 3  # the cell metadata schema of nbgrader 0.9
+# Printed at the end of each part's last test cell: passing the visible tests is not a grade.
+HIDDEN_TESTS_AT_GRADING = (
+    "These visible tests passed. They are not your grade: when your notebook is graded, "
+    "hidden tests run in every test cell as well, on other inputs."
+)
 
 
 def _text(source: str) -> str:
@@ -115,3 +126,15 @@ def written_answer(model_answer: str, grade_id: str, points: float) -> NotebookN
     text = "### BEGIN SOLUTION\n" + _text(model_answer) + "\n### END SOLUTION"
     cell = v4.new_markdown_cell(text)
     return _nbgrader(cell, grade_id, grade=True, solution=True, points=points)
+
+
+def close_visible_tests(cells) -> None:
+    """End the last test cell of ``cells`` by printing ``HIDDEN_TESTS_AT_GRADING`` (after its
+    hidden tests, so that in the student version it is the cell's last line)."""
+    graded = [
+        c for c in cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")
+    ]
+    if graded:
+        lines = textwrap.wrap(HIDDEN_TESTS_AT_GRADING, 80, drop_whitespace=False)
+        quoted = "\n      ".join(repr(line) for line in lines)
+        graded[-1].source += f"\nprint({quoted})"

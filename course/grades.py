@@ -392,7 +392,10 @@ def main(argv=None) -> int:
     if fresh and PROCESSES.get_start_method() == "forkserver":
         multiprocessing.forkserver.ensure_running()  # it imports nbgrader while we go on
     from .late_work import update_late_work  # imports nbgrader
+    from .register import register_assignments
 
+    for assignment in register_assignments(ROOT, config):  # a fresh clone: none is there yet
+        print(f"Gradebook: registered assignment {assignment} from source/.")
     for change in update_late_work(ROOT, config):  # due dates first: nbgrader reads them
         print(f"Gradebook: {change}.")
     if len(fresh) < len(todo):

@@ -6,7 +6,10 @@
 * ``HideHiddenTests`` (feedback): nbgrader's feedback shows the autograded notebook, whose test
   cells hold the hidden tests, and a failing hidden assert prints its code and message in the
   traceback. This removes the hidden region from each test cell's source and replaces its
-  outputs by the name of the error, plus the message only when it comes from a visible line.
+  outputs by the name of the error, plus the message only when it comes from a visible line,
+  and a line saying why the cell scored 0 (an assertion failed, the student's code raised, the
+  time limit, the library's own version was called, the kernel died). Warnings written while it
+  ran (``course/autograde.py`` made them a note) are mentioned, not shown.
 """
 
 from __future__ import annotations
@@ -15,7 +18,13 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import List, Unicode
 
-__all__ = ["FeedbackPreprocessor", "HideHiddenTests", "StripRunMetadata", "split_hidden_tests"]
+__all__ = [
+    "FeedbackPreprocessor",
+    "HideHiddenTests",
+    "StripRunMetadata",
+    "split_hidden_tests",
+    "why_zero",
+]
 
 
 class StripRunMetadata(NbGraderPreprocessor):
@@ -78,6 +87,34 @@ class FeedbackPreprocessor(NbGraderPreprocessor):
     )
 
 
+# Why a test cell scored 0, by the name of its error (any other error: the student's code raised
+# it while the tests ran). Messages of the errors in SAFE_MESSAGES are shown: they name no test.
+WHY_ZERO = {
+    "AssertionError": "a test's assertion failed: your code gave a wrong result for a case "
+    "this cell checks",
+    "NotImplementedError": "the answer is not written yet (its `raise NotImplementedError()` "
+    "is still there)",
+    "CellTimeoutError": "the cell ran past its time limit (an endless loop, or far too slow)",
+    "LibraryReferenceUsed": "your code called the library's own version of what the exercise "
+    "asks you to write",
+    "NotAPlainValue": "your code returned an object that only pretends to be a number or an "
+    "array",
+    "KernelDied": "the kernel died while this cell ran",
+    "NotRun": "the kernel died in an earlier cell, so this one was not run",
+}
+SAFE_MESSAGES = {"LibraryReferenceUsed", "NotAPlainValue", "KernelDied", "NotRun"}
+WARNINGS_NOTE = (
+    "Note: warnings were written while this cell ran (not shown, since they may come from "
+    "hidden tests). They cost no points."
+)
+
+
+def why_zero(ename: str) -> str:
+    """The line of feedback that says why a test cell with this error scored 0."""
+    reason = WHY_ZERO.get(ename, f"your code raised {ename} while this cell's tests ran")
+    return f"This cell scored 0 because {reason}."
+
+
 class HideHiddenTests(FeedbackPreprocessor):
     """Show students that a hidden test failed, never what it is."""
 
@@ -97,11 +134,15 @@ class HideHiddenTests(FeedbackPreprocessor):
         visible_text = "\n".join(visible)
         outputs = []
         for output in cell.get("outputs", []):
+            if output.get("metadata", {}).get("course") == "stderr-note":
+                note = NotebookNode(output_type="stream", name="stdout", text=WARNINGS_NOTE + "\n")
+                if note not in outputs:
+                    outputs.insert(0, note)
             if output.output_type != "error":
                 continue  # printed or displayed by hidden code, or by the student's code on
                 # hidden inputs: either may give the test away
             message = output.get("evalue", "")
-            if not (message.strip() and message in visible_text):
+            if not (message.strip() and (message in visible_text or output.ename in SAFE_MESSAGES)):
                 message = (
                     "a test in this cell failed (hidden tests and their messages are not shown)"
                 )
@@ -110,7 +151,7 @@ class HideHiddenTests(FeedbackPreprocessor):
                     output_type="error",
                     ename=output.ename,
                     evalue=message,
-                    traceback=[f"{output.ename}: {message}"],
+                    traceback=[f"{output.ename}: {message}", why_zero(output.ename)],
                 )
             )
         cell.outputs = outputs

@@ -178,6 +178,8 @@ def cells():
         ),
         tests(
             """
+            from autodiff_lib.testing import own_work  # what you return must be a plain number
+            next_step_size = own_work(next_step_size)
             assert next_step_size(0.1, True) == 0.1 * 1.2
             assert next_step_size(0.1, False) == 0.1 * 0.5
             ### BEGIN HIDDEN TESTS
@@ -212,7 +214,8 @@ def cells():
                more than `step_sizes`); lists are fine, they are turned into arrays.
 
             `value_and_grad_f(x)` returns $f(x)$ and $\nabla f(x)$ from one backward sweep: call
-            it once per step.
+            it once per step. Write the loop yourself: the library's `ad.gradient_descent`, used
+            above, may not be used in it (in the tests, it raises when your function calls it).
         """),
         solution(
             """
@@ -251,6 +254,10 @@ def cells():
         """),
         tests(
             """
+            # Your own gradient descent: in every test of it, the library's ad.gradient_descent
+            # raises if your function calls it, and it must return a plain OptimizationResult.
+            from autodiff_lib.testing import own_work
+            gradient_descent = own_work(gradient_descent, "gradient_descent")
             result = gradient_descent(f, x0, step_size=0.01, tol=1e-6, max_steps=2000)
             assert isinstance(result, OptimizationResult), "return an OptimizationResult"
             n = result.steps
@@ -267,6 +274,8 @@ def cells():
         ),
         tests(
             """
+            from autodiff_lib.testing import own_work  # the library's gradient_descent raises
+            gradient_descent = own_work(gradient_descent, "gradient_descent")
             # One variable here; hidden tests: quadratics in 1, 5 and 20 variables.
             r = gradient_descent(quadratic([[2.0]], [1.0]), np.zeros(1), step_size=0.1, tol=1e-8)
             assert r.converged and np.allclose(r.x, [1.0]), "misses the minimum of (x - 1)^2"
@@ -290,6 +299,8 @@ def cells():
         ),
         tests(
             """
+            from autodiff_lib.testing import own_work  # the library's gradient_descent raises
+            gradient_descent = own_work(gradient_descent, "gradient_descent")
             # Condition number 100 here; hidden tests: more ill-conditioned quadratics.
             r = gradient_descent(quadratic(np.diag([1.0, 100.0]), [1.0, 1.0]), np.zeros(2),
                                  tol=1e-6)
@@ -315,6 +326,8 @@ def cells():
         ),
         tests(
             """
+            from autodiff_lib.testing import own_work  # the library's gradient_descent raises
+            gradient_descent = own_work(gradient_descent, "gradient_descent")
             # A step size far too large here; hidden tests: the step size grows and shrinks.
             r = gradient_descent(f, x0, step_size=1.0, tol=1e-6)  # a fixed step above 0.17 diverges
             assert r.converged, "from step_size=1, the step size must shrink until steps work"
@@ -346,6 +359,8 @@ def cells():
         ),
         tests(
             """
+            from autodiff_lib.testing import own_work  # the library's gradient_descent raises
+            gradient_descent = own_work(gradient_descent, "gradient_descent")
             # A step budget here; hidden tests: stops as soon as |grad f| <= tol, and in budget.
             r = gradient_descent(f, x0, step_size=0.01, tol=1e-12, max_steps=10)
             assert r.steps == 10 and not r.converged, "must stop after max_steps, not converged"

@@ -123,7 +123,10 @@ def cells():
             Write `forward(params, x)` for any number of layers (`len(params) // 2` of them).
             Use `ad.matmul` and `ad.tanh` (or `@` and `np.tanh`, which also work on the
             library's Tensors), so that `autodiff_lib` can differentiate it with respect to
-            the weights.
+            the weights. The library has its own versions of this part's exercises
+            (`autodiff_lib.networks.mlp`, `metrics.mse`, `training.epoch_batches`,
+            `training.train`): they may not be used in your answers, and the tests make them
+            raise when your functions call them.
         """),
         solution(
             """
@@ -144,6 +147,10 @@ def cells():
         ),
         tests(
             """
+            # Your own code: while yours runs in these tests, the library's version of each exercise
+            # (here autodiff_lib.networks.mlp) raises; what you return must be plain arrays.
+            from autodiff_lib.testing import own_work
+            forward = own_work(forward, "networks.mlp")
             # One sample through a 1-2-1 network, by hand; hidden tests: random weights and
             # other architectures against a reference.
             tiny = [np.array([[1.0, -1.0]]), np.array([0.0, 0.5]),
@@ -183,6 +190,8 @@ def cells():
         ),
         tests(
             """
+            from autodiff_lib.testing import own_work  # the library's mlp raises in your forward
+            forward = own_work(forward, "networks.mlp")
             # autodiff_lib can differentiate it: one gradient per weight array; hidden tests
             # compare the gradients with a reference.
             grads = ad.grad(lambda p: ad.sum(forward(p, x)))(params)
@@ -236,6 +245,8 @@ def cells():
         ),
         tests(
             """
+            from autodiff_lib.testing import own_work  # the library's metrics.mse raises in yours
+            mse = own_work(mse, "metrics.mse")
             # A small case by hand; hidden tests: other shapes, and its gradient.
             value = float(mse(np.array([[1.0], [2.0]]), np.array([[0.0], [4.0]])))
             assert np.isclose(value, 2.5), \\
@@ -316,6 +327,8 @@ def cells():
         ),
         tests(
             """
+            from autodiff_lib.testing import own_work  # what you return must be plain arrays
+            gradient_step = own_work(gradient_step)
             # Two arrays by hand; hidden tests: any number of arrays, the inputs left unchanged.
             stepped = gradient_step([np.array([1.0, 2.0]), np.array([[3.0]])],
                                     [np.array([0.5, -1.0]), np.array([[2.0]])], 0.1)
@@ -371,6 +384,8 @@ def cells():
         ),
         tests(
             """
+            from autodiff_lib.testing import own_work  # the library's epoch_batches raises in yours
+            minibatches = own_work(minibatches, "training.epoch_batches")
             # Ten samples in batches of four; hidden tests: other sizes, every sample exactly once.
             batches = minibatches(10, 4, np.random.default_rng(0))
             assert [len(b) for b in batches] == [4, 4, 2], "10 samples in batches of 4: 4, 4 and 2"
@@ -397,6 +412,8 @@ def cells():
         ),
         tests(
             """
+            from autodiff_lib.testing import own_work  # the library's epoch_batches raises in yours
+            minibatches = own_work(minibatches, "training.epoch_batches")
             # Shuffled by the generator; hidden tests: a new order each epoch, the same for a seed.
             order = np.concatenate(minibatches(100, 10, np.random.default_rng(1)))
             assert not np.array_equal(order, np.arange(100)), "the samples must be shuffled"
@@ -453,6 +470,8 @@ def cells():
         ),
         tests(
             """
+            from autodiff_lib.testing import own_work  # the library's train raises in yours
+            train = own_work(train, "training.train")
             # The loop alone: stand-ins replace your forward, mse, gradient_step and minibatches
             # here, so that a mistake in one of them does not cost these points. Hidden tests:
             # the weights after training, against a reference loop.
