@@ -394,19 +394,38 @@ broadcast_to = primitive(
 defvjp(broadcast_to, lambda g, ans, x, shape: g)  # the engine sums the broadcast axes away
 
 
+def _checked_axes(name, axis, ndim):
+    """``axis`` (an int or a sequence) as a sorted tuple, refusing what numpy refuses: an axis
+    outside [−ndim, ndim) or one given twice (``_normalize_axis`` would wrap it silently)."""
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    for a in axes:
+        if not -ndim <= a < ndim:
+            raise flagged(ValueError(f"{name}: axis {a} is out of bounds for {ndim} axes"))
+    normalized = _normalize_axis(axes, ndim)
+    if len(set(normalized)) != len(normalized):
+        raise flagged(ValueError(f"{name}: axis {axis} names an axis twice"))
+    return normalized
+
+
+def _joined(x):
+    """A list or tuple (which may hold variables) as one tensor, stacked like ``np.array``."""
+    return stack(x) if isinstance(x, (list, tuple)) else x
+
+
 def ravel(x):
     """x as a vector (a reshape to (-1,)). Rule: x̄ = ḡ reshaped back to x's shape."""
-    return reshape(x, (-1,))
+    return reshape(_joined(x), (-1,))
 
 
 def squeeze(x, axis=None):
     """x without its axes of length 1 (or only those in ``axis``): a reshape. Rule: x̄ = ḡ
     reshaped back to x's shape."""
+    x = _joined(x)
     shape = _shape(x)
     if axis is None:
         axes = tuple(i for i, n in enumerate(shape) if n == 1)
     else:
-        axes = _normalize_axis(axis, len(shape))
+        axes = _checked_axes("squeeze", axis, len(shape))
         if builtins.any(shape[a] != 1 for a in axes):
             raise flagged(ValueError(f"squeeze: axis {axis} of shape {shape} is not of length 1"))
     return reshape(x, tuple(n for i, n in enumerate(shape) if i not in axes))
@@ -415,9 +434,10 @@ def squeeze(x, axis=None):
 def expand_dims(x, axis):
     """x with new axes of length 1 at ``axis`` (int or tuple): a reshape. Rule: x̄ = ḡ reshaped
     back to x's shape."""
+    x = _joined(x)
     shape = _shape(x)
     count = 1 if isinstance(axis, (int, np.integer)) else len(axis)
-    new = _normalize_axis(axis, len(shape) + count)
+    new = _checked_axes("expand_dims", axis, len(shape) + count)
     rest = iter(shape)
     return reshape(x, tuple(1 if i in new else next(rest) for i in range(len(shape) + count)))
 
@@ -635,13 +655,22 @@ def dot(a, b):
 
 def outer(a, b):
     """The outer product aᵢbⱼ of a and b (each flattened). Rule: ∂/∂aᵢ = bⱼ, ∂/∂bⱼ = aᵢ."""
-    return multiply(reshape(a, (-1, 1)), reshape(b, (-1,)))
+    return multiply(reshape(_joined(a), (-1, 1)), reshape(_joined(b), (-1,)))
 
 
 def diagonal(x, offset=0, axis1=0, axis2=1):
     """The diagonal x[..., i, i + offset] of axes ``axis1``, ``axis2``, as the last axis (as
     numpy's). Rule: x̄ = zeros with ḡ on that diagonal (an index, see getitem)."""
+    return _diagonal("diagonal", x, offset, axis1, axis2)
+
+
+def _diagonal(name, x, offset, axis1, axis2):
+    """``diagonal``, its errors named for the function the user called."""
+    x = _joined(x)
     shape = _shape(x)
+    if len(shape) < 2:
+        raise flagged(ValueError(f"{name}: needs at least two axes, got shape {shape}"))
+    _checked_axes(name, (axis1, axis2), len(shape))  # in bounds, and not the same axis
     first, second = axis1 % len(shape), axis2 % len(shape)
     order = tuple(a for a in range(len(shape)) if a not in (first, second)) + (first, second)
     if order != tuple(range(len(shape))):
@@ -660,15 +689,16 @@ def _diagonal_index(n_rows, n_cols, offset):
 def trace(x, offset=0, axis1=0, axis2=1):
     """Σᵢ x[i, i + offset] (over axes ``axis1``, ``axis2``). Rule: x̄ = ḡ on that diagonal, 0
     elsewhere (ḡ·I for a square matrix)."""
-    return sum(diagonal(x, offset, axis1, axis2), axis=-1)
+    return sum(_diagonal("trace", x, offset, axis1, axis2), axis=-1)
 
 
 def diag(v, k=0):
     """As numpy's: a vector's entries on diagonal ``k`` of a square matrix, or a matrix's
     diagonal ``k`` as a vector. Rule: the other form of ḡ (its diagonal, or ḡ on a diagonal)."""
+    v = _joined(v)
     shape = _shape(v)
     if len(shape) == 2:
-        return diagonal(v, k)
+        return _diagonal("diag", v, k, 0, 1)
     if len(shape) != 1:
         raise flagged(ValueError(f"diag: input must be 1-d or 2-d, got shape {shape}"))
     n = shape[0] + builtins.abs(k)

@@ -597,6 +597,37 @@ def test_stack_refuses_tensors_of_different_shapes():
         ad.stack([[ad.Tensor(1.0), 2.0], ad.Tensor([1.0, 2.0, 3.0])])
 
 
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda x: ad.squeeze(x, 0), r"^squeeze: axis 0 of shape \(2, 3\) is not of length 1"),
+        (lambda x: ad.squeeze(x, 2), r"^squeeze: axis 2 is out of bounds"),
+        (lambda x: ad.expand_dims(x, 3), r"^expand_dims: axis 3 is out of bounds"),
+        (lambda x: ad.expand_dims(x, (0, -4)), r"^expand_dims: axis \(0, -4\) names an axis twice"),
+        (lambda x: ad.trace(x[0]), r"^trace: needs at least two axes, got shape \(3,\)"),
+        (lambda x: ad.diagonal(x, 0, 1, -1), r"^diagonal: axis \(1, -1\) names an axis twice"),
+        (lambda x: ad.diag(x[None]), r"^diag: input must be 1-d or 2-d, got shape \(1, 2, 3\)"),
+        (lambda x: ad.log1p(x - 3.0), r"^log1p: input must be at least -1"),
+        (lambda x: ad.max(x, axis=2), r"^max: axis 2 is out of bounds.*\(2, 3\)"),
+        (lambda x: ad.stack([[x[0, 0], 1.0], x[0]]), r"^stack: .*shape \(3,\)"),
+    ],
+)
+def test_new_functions_refuse_what_numpy_refuses_naming_the_call(call, message):
+    """An axis out of range or given twice is refused (an axis taken modulo the number of
+    axes would be a silent wrong answer); each message names the function that was called."""
+    with pytest.raises(ValueError, match=message):
+        call(ad.Tensor(np.ones((2, 3))))
+
+
+def test_new_functions_stack_lists_that_hold_variables():
+    """A list handed to trace, diag, outer, ravel, ... is stacked like np.array: the variables
+    in it keep their derivatives (d/da tr [[a, 2a], [3, a²]] = 1 + 2a)."""
+    assert ad.grad(lambda a: ad.trace([[a, 2 * a], [3.0, a * a]]))(1.5) == 4.0
+    assert ad.grad(lambda a: ad.sum(ad.outer([a, 1.0], [2.0, a])))(1.5) == 6.0
+    np.testing.assert_array_equal(ad.jacobian(lambda a: ad.ravel([[a], [a * a]]))(3.0), [1, 6])
+    np.testing.assert_array_equal(ad.jacobian(lambda a: ad.diag([a, a * a]))(3.0), [[1, 0], [0, 6]])
+
+
 # numpy's own functions on a Tensor call the library's (autodiff_lib/interop.py)
 NUMPY_CALLS = {
     "np.square": (lambda x: np.square(x), ad.square),
