@@ -47,6 +47,7 @@ __all__ = [
     "RestoreTestCells",
     "as_released",
     "error_output",
+    "kernel_notes",
 ]
 
 
@@ -171,3 +172,27 @@ def score_only_errors(cell) -> None:
             )
         outputs.append(output)
     cell.outputs = outputs
+
+
+def kernel_notes(root, config, keys) -> list[str]:
+    """Note lines (``- student / assignment: ...``) for the graded submissions ``keys`` whose
+    kernel died while grading: which cell, and that the cells after it scored 0."""
+    import nbformat
+
+    notes = []
+    for student, assignment in sorted(keys):
+        folder = root / config.autograded_directory / student / assignment
+        for path in sorted(folder.glob("*.ipynb")):
+            try:
+                nb = nbformat.read(path, as_version=4)
+            except Exception:  # noqa: BLE001  (reported by grading itself)
+                continue
+            for index, cell in enumerate(nb.cells):
+                if any(o.get("ename") == KERNEL_DIED for o in cell.get("outputs", [])):
+                    name = cell.metadata.get("nbgrader", {}).get("grade_id", f"cell {index + 1}")
+                    notes.append(
+                        f"- {student} / {assignment}: the kernel died in {path.name}, {name} "
+                        "(it exited, was killed, or ran out of memory); the cells after it "
+                        "scored 0"
+                    )
+    return notes

@@ -49,6 +49,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
+from .autograde import kernel_notes
 from .changed_cells import change_notes
 from .manual_grades import keep_manual_grades, snapshot_manual_grades
 from .quiet import silence_known_warnings
@@ -348,6 +349,7 @@ def print_notes(fresh, reasons, outcomes, config) -> None:
         notes.append(f"- {len(forced)} submission(s) graded again (--force)")
     graded = [(o.student, o.assignment) for o in outcomes if o.ok]
     notes += late_notes(ROOT) + change_notes(ROOT, config, graded)
+    notes += kernel_notes(ROOT, config, graded)
     if notes:
         print("\nNotes:\n" + "\n".join(notes))
 

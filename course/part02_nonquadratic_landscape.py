@@ -347,6 +347,9 @@ def cells():
             4. Record, for every step, the new point, its loss and the accepted $\eta$; return
                `OptimizationResult(x, trajectory, losses, step_sizes, converged)` as in part 01
                (`trajectory` and `losses` start with `x0` and $f(x_0)$).
+
+            Write the loop yourself: the library's `ad.newton` may not be used in it (in the
+            tests, it raises when your function calls it).
         """),
         solution(
             """
@@ -399,6 +402,10 @@ def cells():
         ),
         tests(
             """
+            # Your own Newton's method: in every test of it, the library's ad.newton raises if your
+            # function calls it, and it must return a plain OptimizationResult.
+            from autodiff_lib.testing import own_work
+            damped_newton = own_work(damped_newton, "newton")
             # Converges where plain Newton diverges; hidden tests: more landscapes and starts.
             f_ph = pseudo_huber(M, x_star)
             result = damped_newton(f_ph, starts[0], tol=1e-6)
@@ -439,6 +446,8 @@ def cells():
         ),
         tests(
             """
+            from autodiff_lib.testing import own_work  # the library's newton raises in yours
+            damped_newton = own_work(damped_newton, "newton")
             # Step sizes: 1, 1/2, 1/4, ... and the loss goes down every step; hidden tests:
             # the largest such step is taken, full steps near the minimum and on a quadratic.
             result = damped_newton(pseudo_huber(M, x_star), starts[1], tol=1e-6)
@@ -481,6 +490,8 @@ def cells():
         ),
         tests(
             """
+            from autodiff_lib.testing import own_work  # the library's newton raises in yours
+            damped_newton = own_work(damped_newton, "newton")
             # Starting at the minimum, no step; hidden tests: stops at tol and after max_steps.
             result = damped_newton(pseudo_huber(M, x_star), x_star)
             assert result.steps == 0 and result.converged, \\

@@ -3,7 +3,8 @@ preprocessors are tested directly where they can be, and one small class of part
 graded by ``make grade`` in a copy of the course as a fresh clone has it (no gradebook).
 
 * Only the student's own work scores: answers that call the library's version of the exercise
-  (part 01's gradient descent; part 03's forward pass, loss, batches and training loop) fail
+  (part 01's gradient descent, part 02's Newton's method, part 03's forward pass, loss,
+  batches and training loop) fail
   those tests; objects equal to everything, patched numpy comparisons, a silenced traceback,
   ``os._exit`` and a cell's value read as partial credit score nothing.
 * Honest work never loses points to a warning, and feedback says why a cell scored 0.
@@ -33,7 +34,7 @@ from course import cells
 from course.autograde import RestoreTestCells, score_only_errors
 from course.nbgrader_plugins import HideHiddenTests
 
-PART01, PART03 = "01_newton_vs_gd", "03_deep_learning"
+PART01, PART02, PART03 = "01_newton_vs_gd", "02_nonquadratic_landscape", "03_deep_learning"
 CELL_TIMEOUT = 20
 
 
@@ -135,6 +136,12 @@ CHEATS = {
             "test_gradient_descent_stops",
         ],
     },
+    PART02: {
+        "damped_newton": [
+            "test_damped_newton_converges", "test_damped_newton_step_sizes",
+            "test_damped_newton_stops",
+        ],
+    },
     PART03: {
         "forward": ["test_forward_values", "test_forward_gradient"],
         "mse": ["test_mse"],
@@ -146,6 +153,8 @@ LIBRARY_ANSWERS = {
     "gradient_descent": "def gradient_descent(f, x0, step_size=0.01, tol=1e-6, max_steps=10_000,"
     " grow=1.2, shrink=0.5):\n    from autodiff_lib.optimizers import gradient_descent as gd\n"
     "    return gd(f, x0, step_size, tol, max_steps, grow=grow, shrink=shrink)",
+    "damped_newton": "def damped_newton(f, x0, tol=1e-6, max_steps=100, max_halvings=50):\n"
+    "    return ad.newton(f, x0, tol, max_steps, step_size=0.5)",
     "forward": "def forward(params, x):\n    return ad.networks.mlp(params, x)",
     "mse": "def mse(prediction, target):\n    return ad.metrics.mse(prediction, target)",
     "minibatches": "def minibatches(n_samples, batch_size, rng):\n"
@@ -186,7 +195,7 @@ def run_cells(nb, replaced=None):
     return outcome
 
 
-@pytest.mark.parametrize("assignment", [PART01, PART03])
+@pytest.mark.parametrize("assignment", [PART01, PART02, PART03])
 def test_answers_that_call_the_library_fail_that_exercise_only(assignment):
     nb = source_notebook(assignment)
     honest = run_cells(nb)
@@ -374,6 +383,7 @@ def test_each_hand_in_scores_what_it_earned(fresh_course):
     graded = root / "autograded" / "killer" / PART01 / f"{PART01}.ipynb"
     outputs = json.dumps(grade_ids(nbformat.read(graded, as_version=4))[GD_TESTS[0]].outputs)
     assert "KernelDied" in outputs
+    assert "killer / 01_newton_vs_gd: the kernel died in" in fresh_course["grading"].stdout
 
 
 def test_only_the_edited_test_cell_is_reported(fresh_course, caplog):
