@@ -39,13 +39,13 @@ def cells():
         """),
         code("""
             import inspect
-            import time
 
             import matplotlib.pyplot as plt
             import numpy as np
 
             import autodiff_lib as ad
             from autodiff_lib.plotting import plot_graph, plot_growth
+            from autodiff_lib.timing import best_time, machine  # the fastest of a few runs
 
             np.set_printoptions(precision=4, suppress=True)
             rng = np.random.default_rng(0)
@@ -264,18 +264,11 @@ def cells():
         """, check_output=True),
         markdown(r"""
             Forward mode evaluates $7n$ rules, reverse mode $7$, whatever $n$. The stopwatch
-            agrees (your times will differ; the ratio grows like $n$):
+            agrees (the times stored below are from the machine the first line names; yours
+            will differ, but the ratio grows like $n$ on any machine):
         """),
         code("""
-            def best_time(run, repeats=3):
-                \"\"\"The fastest of a few runs, in seconds (the least disturbed by others).\"\"\"
-                times = []
-                for _ in range(repeats):
-                    start = time.perf_counter()
-                    run()
-                    times.append(time.perf_counter() - start)
-                return min(times)
-
+            print(machine())
             sizes = [10, 30, 100, 300, 1000]
             seconds = {"forward mode (n sweeps)": [], "reverse mode (1 sweep)": []}
             for n in sizes:
@@ -373,9 +366,51 @@ def cells():
         """),
         markdown(r"""
             $3k$ against $3(2^k - 1)$: linear against exponential (on a log scale, exponential
-            growth is a straight line). Every neural network shares subexpressions (each
-            activation feeds every unit of the next layer), so without the cache nothing
-            deep could be trained.
+            growth is a straight line).
+
+            Where does the blow-up come from in a network? Not from a layer's matrix product:
+            each activation does feed every unit of the next layer, but all of that happens
+            *inside* one `matmul` node, whose rule handles it at once. In a plain stack of
+            layers $z \leftarrow \tanh(z W_i)$ every node is read exactly once, so there is one
+            path to each node and the cache saves nothing. Paths multiply where a **value is
+            reused**: a residual connection $z \leftarrow z + \tanh(z W_i)$ reads $z$ twice,
+            and twelve such blocks make $2^{12}$ paths:
+        """),
+        code("""
+            weights = [rng.normal(size=(4, 4)) / 2 for _ in range(12)]  # 12 layers
+            batch = rng.normal(size=(3, 4))
+
+            def plain_mlp(Ws, x):
+                for W in Ws:
+                    x = ad.tanh(x @ W)
+                return ad.sum(x)
+
+            def residual_net(Ws, x):
+                for W in Ws:
+                    x = x + ad.tanh(x @ W)
+                return ad.sum(x)
+
+            print(f"{'12 layers':<14} {'with the cache':>15} {'without':>9}")
+            for net in [plain_mlp, residual_net]:
+                rules = []
+                for enabled in [True, False]:
+                    with ad.differential_cache(enabled), ad.count_operations() as ops:
+                        ad.grad(net)(weights, batch)  # w.r.t. all 12 weight matrices
+                    rules.append(ops.rule_evaluations)
+                print(f"{net.__name__:<14} {rules[0]:15d} {rules[1]:9d}")
+        """, check_output=True),
+        markdown(r"""
+            The cache is what makes residual networks (and anything else that reuses a value:
+            attention reads its input three times, a recurrent network its weights at every
+            step) trainable by reverse mode.
+
+            *Standard names.* What this course calls the **differential** of a node, $dy/dv$
+            flowing backwards, is its **adjoint** $\bar v$ (in the AD literature, Griewank and
+            Walther) or its **cotangent** (JAX's word: `jax.vjp` pulls cotangents back).
+            The **differential cache** is **adjoint accumulation**: the memoization of partial
+            adjoints, each node's adjoint summed over its consumers before it is used, which is
+            what every reverse-mode implementation does (PyTorch's `InputBuffer`, HIPS autograd's
+            `outgrads` dictionary, needle's `node_to_output_grads_list`).
 
             ## 7. Constants
 
@@ -464,12 +499,30 @@ def cells():
             `ad.check_grad(f, x, order)` compares reverse mode with central differences in a
             few random directions, for the derivatives up to `order`, and raises
             `GradientCheckError` if they disagree. Below, a new primitive, `softplus`
-            $= \log(1 + e^x)$, is registered twice: once with its correct rule (the derivative
-            is the logistic function, $1 - e^{-\text{softplus}(x)}$), once with a mistake.
+            $= \log(1 + e^x)$, is registered twice: once with its correct rule, once with a
+            mistake. Its derivative is the logistic function $\sigma(x) = 1 - e^{-\text{ans}}$
+            (with $\text{ans} = \text{softplus}(x)$), but *written* that way it loses every
+            digit for negative $x$: there $\text{ans} \approx e^x$ is tiny, $e^{-\text{ans}}$
+            rounds to a number within $10^{-16}$ of 1, and the subtraction cancels. The same
+            number written as $-\operatorname{expm1}(-\text{ans})$ (`expm1`$(u) = e^u - 1$,
+            computed without forming $e^u$) keeps full precision:
+        """),
+        code("""
+            sigmoid = lambda x: 1 / (1 + np.exp(-x))
+            print(f"{'x':>5} {'rel. error of 1 - exp(-ans)':>28} {'of -expm1(-ans)':>16}")
+            for x in [-20.0, -30.0, -35.0, -37.0, -40.0]:
+                ans = np.logaddexp(0.0, x)
+                cancelled, kept = 1 - np.exp(-ans), -np.expm1(-ans)
+                print(f"{x:5.0f} {abs(cancelled / sigmoid(x) - 1):28.2e} "
+                      f"{abs(kept / sigmoid(x) - 1):16.2e}")
+        """, check_output=True),
+        markdown(r"""
+            (At $x = -40$ the first form returns exactly 0, a relative error of 1.) The rule
+            is written with the library's `expm1`, so it is differentiable again:
         """),
         code("""
             softplus = ad.primitive(lambda x: np.logaddexp(0.0, x), "softplus")
-            ad.defvjp(softplus, lambda g, ans, x: g * (1 - ad.exp(-ans)))
+            ad.defvjp(softplus, lambda g, ans, x: g * -ad.expm1(-ans))
 
             wrong = ad.primitive(lambda x: np.logaddexp(0.0, x), "softplus_wrong")
             ad.defvjp(wrong, lambda g, ans, x: g * ad.exp(-ans))  # 1 - ... forgotten
