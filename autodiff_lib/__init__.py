@@ -27,7 +27,8 @@ The primitives (each with its rule in its docstring: ``help(ad.tanh)``), by kind
 Modules, in the order of the course: ``tensor`` (the graph node), ``registry`` (primitives
 and rules), ``primitives`` (the calculus), ``differentiation`` (the sweep, the differential
 cache, grad/jacobian/hessian/diff), ``fused`` (closed-form operators), ``stable``
-(logsumexp, softmax, logcosh: formulas that neither overflow nor cancel), ``checking``
+(logsumexp, softmax, logcosh: formulas that neither overflow nor cancel), ``forward``
+(forward mode: ``jvp``, and ``hvp`` forward-over-reverse), ``checking``
 (finite differences). For training a network (part 03 on): ``networks`` (an MLP whose weights
 are a list of arrays), ``data`` (teacher-student samples) and ``metrics`` (mse, mae, rmae);
 for varying how it is trained (parts 06 to 09): ``training`` (the training loop, written once).
@@ -53,6 +54,7 @@ from .differentiation import (
     topological_order,
     value_and_grad,
 )
+from .forward import hvp, jvp
 from .fused import matvec
 from .optimizers import DivergenceError, OptimizationResult, gradient_descent, newton
 from .primitives import (
@@ -107,7 +109,7 @@ from .primitives import (
     where,
 )
 from .registry import defvjp, defvjp_argnum, primitive
-from .stable import expm1, log1p, log_softmax, logcosh, logsumexp, softmax
+from .stable import log_softmax, logcosh, logsumexp, softmax
 from .tensor import Tensor, constant, value_of, variable
 
 __version__ = "0.1.0"

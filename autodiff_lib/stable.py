@@ -6,8 +6,9 @@ A formula that is right on paper can be wrong in floating point, and so can its 
   ``x``. ``logsumexp`` shifts by the largest entry first, ``m + log(sum(exp(x - m)))``: every
   exponent is at most 0, so nothing overflows and the largest term is exactly 1. Its
   derivative is the softmax, ``exp(x - logsumexp(x))``, stable for the same reason.
-* ``log(1 + u)`` and ``exp(u) - 1`` cancel for small ``u``: ``log1p`` and ``expm1`` keep
-  every digit (lecture 00 shows the softplus rule that needs ``expm1``).
+* ``log(1 + u)`` and ``exp(u) - 1`` cancel for small ``u``: the primitives ``log1p`` and
+  ``expm1`` (in ``primitives``) keep every digit; lecture 00 shows the softplus rule that
+  needs ``expm1``.
 * ``log(cosh(x))`` overflows for ``|x| > 710`` (cosh is infinite, the gradient
   ``sinh/cosh`` is ``inf/inf = nan``) and, near 0, ``cosh(x)`` rounds to 1 so that the value
   is 0 and its relative error is total below ``|x| ≈ 1e-8``. ``logcosh`` is a primitive:
@@ -26,16 +27,7 @@ from . import primitives as ops
 from .primitives import _kept_shape, _spread
 from .registry import defvjp, primitive
 
-__all__ = ["expm1", "log1p", "logcosh", "logsumexp", "log_softmax", "softmax"]
-
-try:  # the primitives module's own, where it has them (issue 21): one primitive per name
-    from .primitives import expm1, log1p
-except ImportError:  # pragma: no cover - until then, here
-    log1p = primitive(np.log1p, "log1p")
-    defvjp(log1p, lambda g, ans, x: g / (1 + x))
-
-    expm1 = primitive(np.expm1, "expm1")
-    defvjp(expm1, lambda g, ans, x: g * (ans + 1))
+__all__ = ["logcosh", "logsumexp", "log_softmax", "softmax"]
 
 
 def _logsumexp_forward(x, axis=None, keepdims=False):
@@ -49,7 +41,12 @@ def _logsumexp_forward(x, axis=None, keepdims=False):
     return out if keepdims else np.reshape(out, np.sum(x, axis=axis).shape)
 
 
-logsumexp = primitive(_logsumexp_forward, "logsumexp")
+logsumexp = primitive(
+    _logsumexp_forward,
+    "logsumexp",
+    "log Σᵢ exp(xᵢ) over ``axis`` (all by default), shifted by the largest entry: no overflow."
+    "\n\nRule: ∂/∂xᵢ = exp(xᵢ − ans), the softmax.",
+)
 defvjp(
     logsumexp,  # d/dx log sum exp(x) = softmax(x) = exp(x - ans), ans kept over the reduced axes
     lambda g, ans, x, axis=None, keepdims=False: _spread(g, ans, x, axis)
@@ -81,5 +78,10 @@ def _logcosh_forward(x):
     )
 
 
-logcosh = primitive(_logcosh_forward, "logcosh")
+logcosh = primitive(
+    _logcosh_forward,
+    "logcosh",
+    "log cosh x, without overflow for large |x| nor rounding to 0 for tiny |x|."
+    "\n\nRule: d/dx log cosh x = tanh x.",
+)
 defvjp(logcosh, lambda g, ans, x: g * ops.tanh(x))
