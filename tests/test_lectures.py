@@ -157,3 +157,26 @@ def test_the_lectures_say_what_issue_17_corrected():
 
 def _code(lecture):
     return [cell.source for cell in _code_cells(lecture)]
+
+
+CLAIMS = {  # issue 17, point 11: the cell that backs each claim, by a line of its source
+    "lecture00": ["print(machine())", '("Jacobian, then u^T J"', "ad.hvp(f, x0, v)"],
+    "lecture10": ["for loss in [loss_recomputing, loss_folded]:", "unfused {1e3",
+                  "replay_time = best_time", "forward passes of f", "for name, run in experiments",
+                  "smallest measured peak"],
+    "lecture11": ["Markdown(as_markdown([e for e in porting.TABLE if e.lacks]))"],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(CLAIMS))
+def test_every_measured_claim_shows_its_numbers(name):
+    (lecture,) = [m for m in LECTURES if m.__name__.rsplit(".", 1)[-1].startswith(name)]
+    cells = _code_cells(lecture)
+    for needle in CLAIMS[name]:
+        found = [cell for cell in cells if needle in cell.source]
+        assert found, f"{name}: no cell with {needle!r}"
+        shown = " ".join(
+            o.get("text", "") + " ".join(str(v) for v in o.get("data", {}).values())
+            for cell in found for o in cell.outputs
+        )
+        assert re.search(r"\d", shown), f"{name}: the cell with {needle!r} shows no number"
