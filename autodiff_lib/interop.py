@@ -16,6 +16,12 @@ from . import tensor as _tensor_module
 from .registry import flagged
 from .tensor import Tensor
 
+
+def clip(a, a_min=None, a_max=None, *, min=None, max=None):
+    """``np.clip`` on a Tensor: numpy's bounds (``a_min``, ``a_max`` or ``min``, ``max``)."""
+    return ops.clip(a, a_min if min is None else min, a_max if max is None else max)
+
+
 UFUNCS = {
     np.add: ops.add, np.subtract: ops.subtract, np.multiply: ops.multiply,
     np.divide: ops.divide, np.power: ops.power, np.negative: ops.negative,
@@ -33,10 +39,7 @@ FUNCTIONS = {
     np.max: ops.max, np.amax: ops.max, np.min: ops.min, np.amin: ops.min, np.prod: ops.prod,
     np.var: ops.var, np.std: ops.std, np.ravel: ops.ravel, np.squeeze: ops.squeeze,
     np.expand_dims: ops.expand_dims, np.outer: ops.outer, np.diagonal: ops.diagonal,
-    np.trace: ops.trace, np.diag: ops.diag,
-    np.clip: lambda a, a_min=None, a_max=None, *, min=None, max=None: ops.clip(
-        a, a_min if min is None else min, a_max if max is None else max
-    ),
+    np.trace: ops.trace, np.diag: ops.diag, np.clip: clip,
 }  # fmt: skip
 
 # Functions that only inspect values or shapes: no derivative is lost by answering them.

@@ -5,6 +5,11 @@ vector-Jacobian product that turns the differential ``g`` of the output into the
 of one input. ``g`` may carry extra leading *batch* axes (several differentials at once, used by
 ``jacobian``, ``hessian`` and ``diff``), so rules index axes from the right. Broadcasting is
 undone by the engine, not here. Raw numpy appears only in forward computations.
+
+Each function's docstring ends with its rule in math (``help(ad.tanh)``): a derivative, or
+for the linear and shape functions the map ḡ ↦ x̄ from the differential ḡ of the output to
+the differential x̄ of the input. Some functions are compositions of others (``std`` is
+``sqrt(var)``, ``trace`` sums a ``diagonal``): their rules follow from those they call.
 """
 
 from __future__ import annotations
@@ -154,7 +159,7 @@ defvjp(tan, lambda g, ans, x: g * (1.0 + ans * ans))
 logaddexp = primitive(
     np.logaddexp,
     "logaddexp",
-    "log(eˣ + eʸ) without overflow. Rule: ∂/∂x = eˣ⁻ᵃⁿˢ, ∂/∂y = eʸ⁻ᵃⁿˢ (a softmax of x, y).",
+    "log(eˣ + eʸ) without overflow. Rule: ∂/∂x = e^(x − ans), ∂/∂y = e^(y − ans).",
 )
 defvjp(
     logaddexp,
