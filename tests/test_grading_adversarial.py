@@ -21,7 +21,10 @@ import os
 import re
 import socket
 import sqlite3
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -305,3 +308,46 @@ def test_no_kernel_is_left_behind(graded):
             except OSError:
                 continue
             assert not where.startswith(str(root)), (cwd.name, where)
+
+
+def test_without_bubblewrap_make_grade_refuses_and_says_how_to_install_it(graded):
+    env = {**os.environ, "PATH": str(Path(sys.executable).parent)}  # no /usr/bin: no bwrap
+    env.pop("NBGRADER_DB_URL", None)
+    refused = subprocess.run(
+        [sys.executable, "-m", "course.grades", "--force", "--student=honest"],
+        cwd=graded["root"], env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "not grading: bwrap" in refused.stdout and "make sandbox-deps" in refused.stdout
+    assert "--no-sandbox" in refused.stdout
+
+
+def test_a_kernel_that_writes_too_much_is_stopped(tmp_path):
+    """Many files under the size limit of one: the watch on what the kernel wrote stops it."""
+    import asyncio
+
+    from course.sandbox import SandboxedKernelManager
+
+    (tmp_path / "work").mkdir()
+    km = SandboxedKernelManager(kernel_name="python3", disk_mib=40, file_size_mib=16)
+    filler = "for k in range(10):\n    open(f'f{k}', 'wb').write(bytes(15 * 2**20))\n"
+
+    async def fill():
+        await km.start_kernel(cwd=str(tmp_path / "work"))
+        client = km.client()
+        client.start_channels()
+        try:
+            await client.wait_for_ready(timeout=120)
+            client.execute(filler)
+            for _ in range(240):  # a minute at most
+                if not await km.is_alive():
+                    break
+                await asyncio.sleep(0.25)
+            return await km.is_alive()
+        finally:
+            client.stop_channels()
+            await km.shutdown_kernel(now=True)
+
+    alive = asyncio.run(fill())
+    assert not alive and "more than 40 MiB" in km.stopped_for, km.stopped_for
+    assert list((tmp_path / "work").iterdir()) == []  # it wrote into its private copy only
