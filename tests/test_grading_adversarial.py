@@ -221,10 +221,10 @@ def graded(tmp_path_factory):
 
 
 def secret_texts(root):
+    """The planted marker and the hidden tests' lines (the solution is the reader's own too)."""
     found = {MARKER}
     for path in (root / "source" / PART01).glob("*.ipynb"):
-        for texts in secrets(path).values():
-            found |= texts
+        found |= secrets(path)["hidden"]
     return found
 
 
