@@ -12,11 +12,23 @@ again (``g`` is the differential of the output, ``ans`` the output)::
 
     from autodiff_lib import primitive, defvjp
     softplus = primitive(lambda x: np.logaddexp(0.0, x), "softplus")
-    defvjp(softplus, lambda g, ans, x: g * (1 - ad.exp(-ans)))
+    defvjp(softplus, lambda g, ans, x: g * -ad.expm1(-ans))  # not 1 - exp(-ans): it cancels
+
+The primitives (each with its rule in its docstring: ``help(ad.tanh)``), by kind:
+
+* arithmetic: add, subtract, multiply, divide, power, negative (and the operators);
+* elementwise: exp, log, sqrt, square, reciprocal, log1p, expm1, tanh, sin, cos, tan, sinh,
+  cosh, abs, sign, maximum, minimum, clip, logaddexp, where;
+* reductions: sum, mean, max, min, prod, var, std;
+* shapes: reshape, ravel, squeeze, expand_dims, transpose, broadcast_to, getitem (``x[i]``),
+  stack (also of nested lists, like ``np.array([[a, b], [c, d]])``), concatenate;
+* linear algebra: matmul (``@``), dot, outer, diagonal, trace, diag, matvec.
 
 Modules, in the order of the course: ``tensor`` (the graph node), ``registry`` (primitives
 and rules), ``primitives`` (the calculus), ``differentiation`` (the sweep, the differential
-cache, grad/jacobian/hessian/diff), ``fused`` (closed-form operators), ``checking``
+cache, grad/jacobian/hessian/diff), ``fused`` (closed-form operators), ``stable``
+(logsumexp, softmax, logcosh: formulas that neither overflow nor cancel), ``forward``
+(forward mode: ``jvp``, and ``hvp`` forward-over-reverse), ``checking``
 (finite differences). For training a network (part 03 on): ``networks`` (an MLP whose weights
 are a list of arrays), ``data`` (teacher-student samples) and ``metrics`` (mse, mae, rmae);
 for varying how it is trained (parts 06 to 09): ``training`` (the training loop, written once).
@@ -42,40 +54,62 @@ from .differentiation import (
     topological_order,
     value_and_grad,
 )
+from .forward import hvp, jvp
 from .fused import matvec
 from .optimizers import DivergenceError, OptimizationResult, gradient_descent, newton
 from .primitives import (
     abs,
     add,
     broadcast_to,
+    clip,
     concatenate,
     cos,
     cosh,
+    diag,
+    diagonal,
     divide,
     dot,
     exp,
+    expand_dims,
+    expm1,
     getitem,
     log,
+    log1p,
+    logaddexp,
     matmul,
+    max,
     maximum,
     mean,
+    min,
+    minimum,
     multiply,
     negative,
+    outer,
     power,
+    prod,
+    ravel,
+    reciprocal,
     reshape,
     sign,
     sin,
     sinh,
     sqrt,
+    square,
+    squeeze,
     stack,
+    std,
     subtract,
     sum,
+    tan,
     tanh,
+    trace,
     transpose,
     unbroadcast,
+    var,
     where,
 )
 from .registry import defvjp, defvjp_argnum, primitive
+from .stable import log_softmax, logcosh, logsumexp, softmax
 from .tensor import Tensor, constant, value_of, variable
 
 __version__ = "0.1.0"
