@@ -16,6 +16,9 @@ sandbox of Flatpak, small and well kept), which sees:
 * its own process and IPC namespaces (it cannot see or signal nbgrader, which it would otherwise
   kill with ``os.kill(os.getppid(), ...)``), no terminal (a new session), and it dies with its
   parent;
+* one BLAS thread (``OMP_NUM_THREADS=1`` and the like, unless the grader sets them: make grade
+  runs a kernel per core already, and a thread per core each would run into the process limit
+  on a large machine);
 * resource limits (``prlimit``): address space (``memory_mib``, default 2 GiB: a larger
   allocation fails with ``MemoryError``), processes (``processes``, default 64: a fork bomb gets
   ``BlockingIOError``), the size of one file (``file_size_mib``, default 512 MiB: a larger write
@@ -39,6 +42,7 @@ Where the sandbox cannot be set up, grading refuses and says why (``problem()``)
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
 import shutil
@@ -68,6 +72,8 @@ PRESTART = "__import__('zmq.utils.garbage', fromlist=['gc']).gc.start()"  # zmq'
 INSIDE = "/run/kernel"  # where the kernel finds its connection file and makes its sockets
 SYSTEM_LINKS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")  # /usr merged or not
 ETC = ("ld.so.cache", "ld.so.conf", "localtime", "passwd", "group", "nsswitch.conf")
+# BLAS would start a thread per core, each counted against the process limit.
+BLAS_THREADS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 # The environment a kernel keeps (not the grader's other variables: a database URL, a token).
 KEEP_ENV = ("LANG", "LANGUAGE", "TZ", "MPLBACKEND", "PYTHONHASHSEED")
 
@@ -79,15 +85,14 @@ def as_root() -> bool:
 def readable_paths() -> list[str]:
     """What the kernel reads: the Python environment grading runs in (the virtual environment and
     the Python it was made from) and the library, wherever it is installed."""
-    import autodiff_lib
-
+    library = importlib.util.find_spec("autodiff_lib")  # found, not imported (numpy is slow)
     paths = {
         sys.prefix,
         sys.exec_prefix,
         sys.base_prefix,
         sys.base_exec_prefix,
         str(Path(os.path.realpath(sys.executable)).parent.parent),
-        str(Path(autodiff_lib.__file__).resolve().parent),
+        str(Path(library.origin).resolve().parent),
     }
     paths = sorted({os.path.realpath(p) for p in paths} | paths)
     # a folder inside another one is bound with it; /usr is bound anyway
@@ -154,8 +159,9 @@ def bwrap_command(*, box: Path, cwd: str | None, uid: int | None, limits: dict) 
 
 
 @cache
-def problem() -> str | None:
-    """Why the sandbox cannot be set up here (and how to fix it), or None where it can."""
+def problem(quick: bool = False) -> str | None:
+    """Why the sandbox cannot be set up here (and how to fix it), or None where it can: a
+    sandboxed Python imports the library (``quick``: starts, as each grading process checks)."""
     if not sys.platform.startswith("linux"):
         return "the grading sandbox needs Linux (bubblewrap and its namespaces)."
     tools = ["bwrap", "prlimit", *(["setpriv"] if as_root() else [])]
@@ -170,7 +176,7 @@ def problem() -> str | None:
         command = bwrap_command(box=box, cwd=None, uid=uid, limits={"nproc": 64})
         try:
             done = subprocess.run(
-                [*command, sys.executable, "-c", "import autodiff_lib"],
+                [*command, sys.executable, "-c", "" if quick else "import autodiff_lib"],
                 capture_output=True, text=True, timeout=60,
             )  # fmt: skip
         except (OSError, subprocess.TimeoutExpired) as error:
@@ -263,7 +269,7 @@ class SandboxedKernelManager(AsyncKernelManager):
     async def _async_launch_kernel(self, kernel_cmd, **kw):
         if not self.enabled:
             return await super()._async_launch_kernel(kernel_cmd, **kw)
-        why = problem()
+        why = problem(quick=True)
         if why is not None:
             raise RuntimeError(f"Refusing to run a submission outside the sandbox: {why}")
         box = self.box
@@ -291,6 +297,8 @@ class SandboxedKernelManager(AsyncKernelManager):
             HOME="/tmp",
             MPLCONFIGDIR="/tmp/.matplotlib",
         )
+        for name in BLAS_THREADS:  # one per kernel (make grade runs one kernel per core)
+            kw["env"][name] = env.get(name, "1")
         # a signal to bubblewrap does not reach the kernel: interrupt over the control channel
         self.kernel_spec.interrupt_mode = "message"
         # the kernel's own threads first: under a fork bomb it could not start them later
