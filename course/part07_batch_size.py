@@ -484,8 +484,9 @@ def cells():
             error alone; the weights, once knocked away, add a pull back towards it. So the
             steps stay long: for small batches about $\eta$ times the spread at the true
             weights (the last column, their ratio: 1.2 up to a batch of 5), and more for larger
-            ones, where the pull back weighs more (1.5 to 1.6 at 10 and 20, 2.1 to 2.2 at 50 and 100). (At the initial weights the spread is several times
-            larger: the noise near the optimum has to be measured there.) The weights keep
+            ones, where the pull back weighs more (1.5 to 1.6 at 10 and 20, 2.1 to 2.2 at 50
+            and 100). (At the initial weights the spread is several times larger: the noise
+            near the optimum has to be measured there.) The weights keep
             jumping around the optimum (and wander along the directions in which the loss is
             almost flat), and the loss on all samples jumps with them. A smaller step size, or
             one that decays (part 06), damps the jumps; a larger batch removes their cause, at
