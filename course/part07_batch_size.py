@@ -466,7 +466,8 @@ def cells():
             spread_at_truth = {b: gradient_spread(data.true_params, x, y, b, 100, at_truth)
                                for b in BATCH_SIZES}
             print("over the last 200 steps:")
-            print("batch   loss on all samples   length of a step   eta x spread at the truth   ratio")
+            print("batch   loss on all samples   length of a step   eta x spread at the truth"
+                  "   ratio")
             for b, run in near_runs.items():
                 tail = run.losses[-200:]
                 step = moves[b][-200:].mean()
