@@ -16,18 +16,30 @@ from . import tensor as _tensor_module
 from .registry import flagged
 from .tensor import Tensor
 
+
+def clip(a, a_min=None, a_max=None, *, min=None, max=None):
+    """``np.clip`` on a Tensor: numpy's bounds (``a_min``, ``a_max`` or ``min``, ``max``)."""
+    return ops.clip(a, a_min if min is None else min, a_max if max is None else max)
+
+
 UFUNCS = {
     np.add: ops.add, np.subtract: ops.subtract, np.multiply: ops.multiply,
     np.divide: ops.divide, np.power: ops.power, np.negative: ops.negative,
     np.exp: ops.exp, np.log: ops.log, np.tanh: ops.tanh, np.sin: ops.sin, np.cos: ops.cos,
     np.cosh: ops.cosh, np.sinh: ops.sinh, np.sqrt: ops.sqrt, np.absolute: ops.abs,
     np.sign: ops.sign, np.maximum: ops.maximum, np.matmul: ops.matmul,
+    np.minimum: ops.minimum, np.square: ops.square, np.reciprocal: ops.reciprocal,
+    np.log1p: ops.log1p, np.expm1: ops.expm1, np.tan: ops.tan, np.logaddexp: ops.logaddexp,
 }  # fmt: skip
 
 FUNCTIONS = {
     np.sum: ops.sum, np.mean: ops.mean, np.reshape: ops.reshape, np.transpose: ops.transpose,
     np.stack: ops.stack, np.concatenate: ops.concatenate, np.where: ops.where,
     np.dot: ops.dot, np.matmul: ops.matmul, np.broadcast_to: ops.broadcast_to,
+    np.max: ops.max, np.amax: ops.max, np.min: ops.min, np.amin: ops.min, np.prod: ops.prod,
+    np.var: ops.var, np.std: ops.std, np.ravel: ops.ravel, np.squeeze: ops.squeeze,
+    np.expand_dims: ops.expand_dims, np.outer: ops.outer, np.diagonal: ops.diagonal,
+    np.trace: ops.trace, np.diag: ops.diag, np.clip: clip,
 }  # fmt: skip
 
 # Functions that only inspect values or shapes: no derivative is lost by answering them.
@@ -56,6 +68,7 @@ def _tracks(obj):
 
 
 def array_ufunc(ufunc, method, inputs, kwargs):
+    """``np.<ufunc>(..., t, ...)``: the library's primitive, numpy on constants, else an error."""
     if kwargs.get("out") is not None:
         raise flagged(
             TypeError(
@@ -79,6 +92,7 @@ def array_ufunc(ufunc, method, inputs, kwargs):
 
 
 def array_function(func, args, kwargs):
+    """``np.<function>(t, ...)``: the library's function, numpy on constants, else an error."""
     if func in FUNCTIONS:
         return FUNCTIONS[func](*args, **kwargs)
     if func in INSPECTORS or not (_tracks(args) or _tracks(tuple(kwargs.values()))):
