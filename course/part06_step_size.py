@@ -312,6 +312,8 @@ def cells():
             """
             # The first values by hand; hidden tests: other parameters, far into training.
             shrinking = exponential_decay(0.5, 0.9)
+            assert callable(shrinking), \\
+                "exponential_decay(0.5, 0.9) must return a function of the step number k"
             assert np.isclose(shrinking(0), 0.5) and np.isclose(shrinking(2), 0.5 * 0.81), \\
                 "exponential_decay(0.5, 0.9) must give 0.5 at k = 0 and 0.405 at k = 2"
             ### BEGIN HIDDEN TESTS
@@ -331,6 +333,7 @@ def cells():
             """
             # Constant for `every` steps, then cut; hidden tests: other parameters, later steps.
             stairs = step_decay(0.4, 0.5, 3)
+            assert callable(stairs), "step_decay(0.4, 0.5, 3) must return a function of k"
             expected = [0.4, 0.4, 0.4, 0.2, 0.2, 0.2, 0.1]
             assert [round(stairs(k), 6) for k in range(7)] == expected, \\
                 "step_decay(0.4, 0.5, 3) must give 0.4, 0.4, 0.4, 0.2, 0.2, 0.2, 0.1 for k = 0..6"
