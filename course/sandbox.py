@@ -71,7 +71,8 @@ UID_BASE = 1_000_000_000  # + the grading process's id: the kernel's user id whe
 PRESTART = "__import__('zmq.utils.garbage', fromlist=['gc']).gc.start()"  # zmq's thread
 INSIDE = "/run/kernel"  # where the kernel finds its connection file and makes its sockets
 SYSTEM_LINKS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")  # /usr merged or not
-ETC = ("ld.so.cache", "ld.so.conf", "localtime", "passwd", "group", "nsswitch.conf")
+ETC = ("ld.so.cache", "ld.so.conf", "localtime", "passwd", "group", "nsswitch.conf", "fonts")
+FONT_CACHE = "/var/cache/fontconfig"  # read-only: fontconfig then need not scan every font
 # BLAS would start a thread per core, each counted against the process limit.
 BLAS_THREADS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 # The environment a kernel keeps (not the grader's other variables: a database URL, a token).
@@ -125,7 +126,9 @@ def bwrap_command(*, box: Path, cwd: str | None, uid: int | None, limits: dict) 
     ``box`` holds ``work/`` (the private copy of ``cwd``), ``tmp/`` and ``ipc/`` (the connection
     file and the sockets, seen inside at ``/run/kernel``)."""
     args = [shutil.which("bwrap") or "bwrap", *namespaces(), "--die-with-parent", "--new-session"]
-    args += ["--unsetenv", "JPY_PARENT_PID"]  # its parent is not the kernel manager
+    # the kernel's parent is bubblewrap's init, pid 1 inside: not a parent that died (nor a
+    # kernel started by hand, which prints how to connect to it)
+    args += ["--setenv", "JPY_PARENT_PID", "1"]
     made: set[str] = set()
     args += ["--ro-bind", "/usr", "/usr"]
     for name in SYSTEM_LINKS:
@@ -139,6 +142,9 @@ def bwrap_command(*, box: Path, cwd: str | None, uid: int | None, limits: dict) 
     for name in ETC:
         if (Path("/etc") / name).exists():
             args += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
+    if Path(FONT_CACHE).is_dir():
+        mount_point(args, FONT_CACHE, made)
+        args += ["--ro-bind", FONT_CACHE, FONT_CACHE]
     args += ["--proc", "/proc", "--dev", "/dev"]
     for path in readable_paths():
         mount_point(args, path, made)
@@ -209,6 +215,18 @@ def started(pid: int) -> int:
         return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
     except (OSError, IndexError, ValueError):
         return 0
+
+
+def seed_matplotlib_cache(dest: Path) -> None:
+    """Copy the grader's matplotlib font list into the kernel's fresh cache: building it again
+    takes a second or two of every submission (its fonts are at the same paths inside)."""
+    cache = os.environ.get("MPLCONFIGDIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "matplotlib"
+    )
+    for font_list in Path(cache).glob("fontlist-*.json"):
+        dest.mkdir(exist_ok=True)
+        with contextlib.suppress(OSError):
+            shutil.copy(font_list, dest / font_list.name)
 
 
 def disk_usage(folder: Path) -> int:
@@ -287,8 +305,10 @@ class SandboxedKernelManager(AsyncKernelManager):
         kernel_cmd = [
             f"{INSIDE}/kernel.json" if arg == self.connection_file else arg for arg in kernel_cmd
         ]
+        seed_matplotlib_cache(box / "tmp" / ".matplotlib")
         if uid is not None:
-            for path in [box / "work", box / "tmp", box / "ipc", *(box / "work").rglob("*")]:
+            for path in [box / "ipc", box / "work", box / "tmp", *(box / "work").rglob("*"),
+                         *(box / "tmp").rglob("*")]:  # fmt: skip
                 os.lchown(path, uid, uid)
         env = kw.get("env") or os.environ
         kw["env"] = {k: v for k, v in env.items() if k in KEEP_ENV or k.startswith("LC_")}
