@@ -37,8 +37,10 @@ def loss(params, x, y):
 
 def epoch_batches(n_samples, batch_size, rng):
     """The index arrays of one epoch: a fresh random order of ``range(n_samples)``, cut into
-    pieces of ``batch_size`` (the last one holds the rest). ``None``: one batch of all."""
-    if batch_size is None or batch_size >= n_samples:
+    pieces of ``batch_size`` (the last one holds the rest). A ``batch_size`` of ``n_samples`` or
+    more gives one batch of all, shuffled too (as part 03's ``minibatches`` does). ``None``:
+    full-batch gradient descent, one batch of all in their order, drawing nothing from ``rng``."""
+    if batch_size is None:
         return [np.arange(n_samples)]
     if batch_size < 1:
         raise ValueError(f"epoch_batches: the batch size must be at least 1, got {batch_size}")

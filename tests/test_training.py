@@ -28,7 +28,7 @@ def by_hand(params, x, y, step_size, steps, batch_size, seed):
     while done < steps:
         order = rng.permutation(len(x))
         for first in range(0, len(x), batch_size):
-            rows = order[first:first + batch_size]
+            rows = order[first : first + batch_size]
             gradients = grad_loss(params, x[rows], y[rows])
             params = [p - step_size * g for p, g in zip(params, gradients)]
             done += 1
@@ -89,6 +89,18 @@ def test_epoch_batches_cover_every_sample_once():
     assert [len(b) for b in epoch_batches(10, 50, rng)] == [10]
     with pytest.raises(ValueError, match="at least 1"):
         epoch_batches(10, 0, rng)
+
+
+def test_a_batch_of_at_least_all_samples_is_shuffled_too_and_none_is_not():
+    """As part 03's exercise asks: batch_size >= n_samples, one batch of all, shuffled."""
+    for batch_size in [10, 50]:
+        (whole,) = epoch_batches(10, batch_size, np.random.default_rng(0))
+        np.testing.assert_array_equal(whole, np.random.default_rng(0).permutation(10))
+        assert not np.array_equal(whole, np.arange(10))
+    rng = np.random.default_rng(0)
+    (whole,) = epoch_batches(10, None, rng)
+    np.testing.assert_array_equal(whole, np.arange(10))
+    assert rng.integers(1 << 30) == np.random.default_rng(0).integers(1 << 30)  # drew nothing
 
 
 def test_unflatten_undoes_flatten_and_can_be_differentiated_twice(data):
