@@ -54,10 +54,16 @@ c.Execute.interrupt_on_timeout = True
 # No widget state is stored in graded notebooks: the feedback HTML then shows each slider's
 # static picture (autodiff_lib.plotting.slider) instead of a widget it cannot draw.
 c.Execute.store_widget_state = False
-# The course's Execute (course/autograde.py): before each test cell, whatever the notebook
-# changed in numpy, the library or the kernel is put back; only an error scores 0 (stderr is a
-# note, a cell's value is no partial credit); a dead kernel fails its cell and the ones after.
-# Test cells are restored from the gradebook, with a warning only for the ones a student edited.
+# Each submission's kernel runs in a sandbox (course/sandbox.py): a private copy of its folder, the
+# environment read-only, no network, limits on memory (2 GiB), processes (64) and what it writes.
+# Grading refuses where it cannot be set up (make sandbox-deps); make grade ARGS=--no-sandbox, or
+# --SandboxedKernelManager.enabled=False, grades without it. Limits: e.g.
+# c.SandboxedKernelManager.memory_mib = 4096 (also processes, file_size_mib, disk_mib).
+# The course's Execute (course/autograde.py), in the sandbox: before each test cell, whatever the
+# notebook changed in numpy, the library or the kernel is put back; only an error scores 0
+# (stderr is a note, a cell's value is no partial credit); a dead kernel fails its cell and the
+# ones after. Test cells are restored from the gradebook, with a warning only for the ones a
+# student edited.
 c.Autograde.sanitize_preprocessors = [
     RestoreTestCells if step is OverwriteCells else step
     for step in Autograde.sanitize_preprocessors.default()

@@ -9,7 +9,8 @@ a cheater in the log. ``RestoreTestCells`` compares a test cell with what the st
 (the gradebook's cell with its hidden tests removed, as ``generate_assignment`` removes them):
 unchanged, it is restored without a warning; edited, it is restored and reported as before.
 
-nbgrader's ``Execute`` runs the notebook's cells in one kernel, and a test cell scores 0 when its
+nbgrader's ``Execute`` (here ``SandboxedExecute``, whose kernel runs in the sandbox of
+``course/sandbox.py``) runs the notebook's cells in one kernel, and a test cell scores 0 when its
 outputs hold an error or anything written to stderr, and partial credit when it shows a number.
 A submission runs in that same kernel, so it can change what the tests see. ``GuardedExecute``
 keeps nbgrader's rules for what an error is and changes four things:
@@ -36,8 +37,10 @@ from nbclient.exceptions import DeadKernelError
 from nbformat.notebooknode import NotebookNode
 from nbgrader import utils
 from nbgrader.api import MissingEntry
-from nbgrader.preprocessors import ClearHiddenTests, Execute, OverwriteCells
+from nbgrader.preprocessors import ClearHiddenTests, OverwriteCells
 from traitlets import Unicode
+
+from .sandbox import SandboxedExecute
 
 __all__ = [
     "KERNEL_DIED",
@@ -91,9 +94,10 @@ def error_output(ename: str, evalue: str) -> NotebookNode:
     )
 
 
-class GuardedExecute(Execute):
-    """nbgrader's ``Execute``, with the notebook's changes undone before each test cell, stderr
-    turned into a note, no partial credit from a cell's value, and a dead kernel reported."""
+class GuardedExecute(SandboxedExecute):
+    """nbgrader's ``Execute`` in the sandbox (``course/sandbox.py``), with the notebook's changes
+    undone before each test cell, stderr turned into a note, no partial credit from a cell's
+    value, and a dead kernel reported."""
 
     protect_code = Unicode(
         "__import__('autodiff_lib.testing', fromlist=['_']).protect()",
