@@ -62,6 +62,18 @@ def test_the_full_batch_is_plain_gradient_descent_and_records_what_it_is_asked(d
         np.testing.assert_array_equal(kept, given)
 
 
+def test_weights_asked_for_at_a_step_not_kept_say_which_steps_were_kept(data):
+    """Part 08 keeps 35 steps of 1000: a student asking for step 500 reads why it is missing,
+    not a bare ``KeyError: 500``."""
+    run = train(init_mlp(SIZES, seed=1), data.x, data.y, 0.2, 10, snapshot_steps=(0, 4, 10))
+    with pytest.raises(KeyError) as caught:
+        run.snapshots[5]
+    assert str(caught.value) == (
+        "no weights kept at step 5: train kept them at steps 0, 4, 10 (its snapshot_steps)"
+    )
+    assert run.snapshots.get(5) is None and 5 not in run.snapshots and len(run.snapshots) == 3
+
+
 def test_a_run_that_blows_up_stops_and_says_so(data):
     with np.errstate(over="ignore", invalid="ignore"):
         run = train(init_mlp(SIZES, seed=1), data.x, data.y, 50.0, 1000)
