@@ -306,7 +306,9 @@ def cells():
             bold_driver = ad.gradient_descent(f, x0, step_size=0.01, tol=1e-6, max_steps=2000)
             assert np.allclose(result.step_sizes[:20], bold_driver.step_sizes[:20]), (
                 "step_sizes: record the eta each step tried (before next_step_size updates it)")
-            assert n == bold_driver.steps and np.allclose(result.trajectory, bold_driver.trajectory), (
+            same_path = n == bold_driver.steps and np.allclose(result.trajectory,
+                                                               bold_driver.trajectory)
+            assert same_path, (
                 "the path differs from the bold driver's: a step that does not lower f is undone "
                 "(x stays where it was) and eta shrinks")
             print(f"converged in {n} steps")

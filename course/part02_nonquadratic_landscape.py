@@ -293,9 +293,9 @@ def cells():
             cannot go on, in one of two ways, depending on how $f$ is written: written as
             `log(cosh(u))`, as above, $\cosh$ overflows and the loss is `inf` (a
             `DivergenceError`); written without overflow (for example
-            `ad.logaddexp(u, -u) - np.log(2)`, or the library's `ad.logcosh`), the loss stays finite but the curvature
-            $1/\cosh^2 u$ rounds to $0$, the Hessian is singular and the next step fails (a
-            `LinAlgError`). Below, "blew up" stands for either.
+            `ad.logaddexp(u, -u) - np.log(2)`, or the library's `ad.logcosh`), the loss stays
+            finite but the curvature $1/\cosh^2 u$ rounds to $0$, the Hessian is singular and
+            the next step fails (a `LinAlgError`). Below, "blew up" stands for either.
 
             **Would a smaller, fixed step help?** `ad.newton(..., step_size=eta)` takes the step
             $x \leftarrow x - \eta\,H^{-1}\nabla f$ with a fixed $\eta$:
@@ -464,7 +464,7 @@ def cells():
             assert np.all(np.diff(result.losses) < 0), "every accepted step must lower the loss"
             halvings = -np.log2(result.step_sizes)
             assert np.allclose(halvings, np.round(halvings)), \\
-                "every step size must be a power of 1/2: 1, 1/2, 1/4, ... (halve, do not shrink otherwise)"
+                "every step size must be a power of 1/2: 1, 1/2, 1/4, ... (halve it each time)"
             f_visible = pseudo_huber(M, x_star)
             for k in np.flatnonzero(result.step_sizes < 1):
                 x_k, eta_k = result.trajectory[k], result.step_sizes[k]
