@@ -53,6 +53,11 @@ negative = primitive(np.negative, "negative")
 defvjp(negative, lambda g, ans, x: -g)
 
 
+def _log_base(x):
+    """x where x > 0, else 1 at x = 0 (0^y has slope 0 in y) and nan at x < 0 (no real slope)."""
+    return where(x > 0, x, np.where(np.equal(value_of(x), 0), 1.0, np.nan))
+
+
 def _lowered(y):
     """y − 1, but 1 where y = 0: there y·x^(y−1) is 0, and x^(−1) would give 0·inf at x = 0."""
     if isinstance(y, (int, float)):
@@ -64,7 +69,7 @@ power = primitive(np.power, "power")
 defvjp(
     power,
     lambda g, ans, x, y: g * y * x ** _lowered(y),
-    lambda g, ans, x, y: g * ans * log(where(x > 0, x, 1.0)),
+    lambda g, ans, x, y: g * ans * log(_log_base(x)),
 )
 
 
@@ -90,8 +95,31 @@ defvjp(log, lambda g, ans, x: g / x)
 sqrt = primitive(_positive_domain("sqrt", np.sqrt), "sqrt")
 defvjp(sqrt, lambda g, ans, x: g * 0.5 / ans)
 
+# 1 − tanh²(x) cancels where tanh(x) rounds to ±1 (|x| ≳ 19 it is exactly 0, the true value
+# 1.7e-17 at x = 20). Beyond |x| = 3, where 1 − t² starts losing digits, sech²(x) is computed
+# from x instead, as 4e/(1 + e)² with e = exp(−2|x|), which neither cancels nor overflows.
+_SATURATED = 1.0 / (np.cosh(3.0) * np.cosh(3.0))
+
+
+def _sech_squared_forward(x, t):
+    """sech²(x) = 1 − t², given t = tanh(x): from t near 0, from x where 1 − t² would cancel."""
+    s = np.multiply(t, t)
+    if type(s) is not np.ndarray:  # a 0-d input: numpy answers with a scalar
+        e = np.exp(-2.0 * np.abs(x))
+        return np.float64(1.0 - s) if s < 1.0 - _SATURATED else 4.0 * e / ((1.0 + e) * (1.0 + e))
+    np.subtract(1.0, s, out=s)
+    far = np.flatnonzero(s < _SATURATED)
+    if far.size:
+        e = np.exp(-2.0 * np.abs(np.asarray(x).flat[far]))
+        s.flat[far] = 4.0 * e / ((1.0 + e) * (1.0 + e))
+    return s
+
+
+_sech_squared = primitive(_sech_squared_forward, "sech_squared")  # t only helps: no rule for it
+defvjp(_sech_squared, lambda g, ans, x, t: g * ans * t * -2.0)  # (sech²)' = −2 sech² tanh
+
 tanh = primitive(np.tanh, "tanh")
-defvjp(tanh, lambda g, ans, x: g * (1 - ans * ans))
+defvjp(tanh, lambda g, ans, x: g * _sech_squared(x, ans))
 
 sin = primitive(np.sin, "sin")
 defvjp(sin, lambda g, ans, x: g * cos(x))
@@ -168,6 +196,8 @@ def _fraction(part, whole):
 
 
 def _mean_forward(x, axis=None, keepdims=False):
+    if np.size(x) == 0:  # the mean of nothing: nan, with numpy's RuntimeWarning
+        return np.mean(x, axis=tuple(axis) if isinstance(axis, list) else axis, keepdims=keepdims)
     total = _sum_forward(x, axis=axis, keepdims=keepdims)
     return total * _fraction(total, x)
 
