@@ -10,6 +10,8 @@
 #include "autodiff/primitives.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <numeric>
 #include <sstream>
 #include <stdexcept>
@@ -77,11 +79,18 @@ const Primitive negative_primitive = defvjp(
 // y − 1, but 1 where y = 0: there y·x^(y−1) is 0, and x^(−1) would give 0·inf at x = 0.
 Tensor lowered(const Tensor& y) { return where(not_equal(y, 0.0), y - 1.0, 1.0); }
 
+// x where x > 0, else 1 at x = 0 (0^y has slope 0 in y) and nan at x < 0 (no real slope).
+Tensor log_base(const Tensor& x) {
+    const Array fallback =
+        xt::where(xt::equal(x.value(), 0.0), 1.0, std::numeric_limits<double>::quiet_NaN());
+    return where(x > 0.0, x, constant(fallback));
+}
+
 const Primitive power_primitive = defvjp(
     primitive("power",
               [](Args x, Attr) -> Array { return xt::pow(x[0].value(), x[1].value()); }),
     [](G g, Ans, Args x, Attr) { return g * x[1] * power(x[0], lowered(x[1])); },
-    [](G g, Ans ans, Args x, Attr) { return g * ans * log(where(x[0] > 0.0, x[0], 1.0)); });
+    [](G g, Ans ans, Args x, Attr) { return g * ans * log(log_base(x[0])); });
 
 // -- elementwise functions ------------------------------------------------------------------------
 // log and sqrt refuse negative numbers, as the Python library does (numpy would return nan).
