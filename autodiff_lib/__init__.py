@@ -14,6 +14,16 @@ again (``g`` is the differential of the output, ``ans`` the output)::
     softplus = primitive(lambda x: np.logaddexp(0.0, x), "softplus")
     defvjp(softplus, lambda g, ans, x: g * (1 - ad.exp(-ans)))
 
+The primitives (each with its rule in its docstring: ``help(ad.tanh)``), by kind:
+
+* arithmetic: add, subtract, multiply, divide, power, negative (and the operators);
+* elementwise: exp, log, sqrt, square, reciprocal, log1p, expm1, tanh, sin, cos, tan, sinh,
+  cosh, abs, sign, maximum, minimum, clip, logaddexp, where;
+* reductions: sum, mean, max, min, prod, var, std;
+* shapes: reshape, ravel, squeeze, expand_dims, transpose, broadcast_to, getitem (``x[i]``),
+  stack (also of nested lists, like ``np.array([[a, b], [c, d]])``), concatenate;
+* linear algebra: matmul (``@``), dot, outer, diagonal, trace, diag, matvec.
+
 Modules, in the order of the course: ``tensor`` (the graph node), ``registry`` (primitives
 and rules), ``primitives`` (the calculus), ``differentiation`` (the sweep, the differential
 cache, grad/jacobian/hessian/diff), ``fused`` (closed-form operators), ``checking``
@@ -50,31 +60,51 @@ from .primitives import (
     abs,
     add,
     broadcast_to,
+    clip,
     concatenate,
     cos,
     cosh,
+    diag,
+    diagonal,
     divide,
     dot,
     exp,
+    expand_dims,
+    expm1,
     getitem,
     log,
+    log1p,
+    logaddexp,
     matmul,
+    max,
     maximum,
     mean,
+    min,
+    minimum,
     multiply,
     negative,
+    outer,
     power,
+    prod,
+    ravel,
+    reciprocal,
     reshape,
     sign,
     sin,
     sinh,
     sqrt,
+    square,
+    squeeze,
     stack,
+    std,
     subtract,
     sum,
+    tan,
     tanh,
+    trace,
     transpose,
     unbroadcast,
+    var,
     where,
 )
 from .registry import defvjp, defvjp_argnum, primitive

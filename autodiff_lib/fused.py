@@ -26,7 +26,9 @@ defvjp(_matvec, None, lambda g, ans, A, x: _matvec(transpose(A), g))
 
 
 def matvec(A, x):
-    """``A @ x`` for a constant matrix ``A`` of shape (m, n) and ``x`` of shape (..., n)."""
+    """``A @ x`` for a constant matrix ``A`` of shape (m, n) and ``x`` of shape (..., n).
+
+    Rule: x̄ = Aᵀ ḡ (one more matrix-vector product; no derivative w.r.t. the constant A)."""
     if isinstance(A, Tensor) and A.requires_grad:
         raise flagged(
             TypeError(

@@ -17,18 +17,30 @@ from . import tensor as _tensor_module
 from .registry import flagged
 from .tensor import Tensor
 
+
+def clip(a, a_min=None, a_max=None, *, min=None, max=None):
+    """``np.clip`` on a Tensor: numpy's bounds (``a_min``, ``a_max`` or ``min``, ``max``)."""
+    return ops.clip(a, a_min if min is None else min, a_max if max is None else max)
+
+
 UFUNCS = {
     np.add: ops.add, np.subtract: ops.subtract, np.multiply: ops.multiply,
     np.divide: ops.divide, np.power: ops.power, np.negative: ops.negative,
     np.exp: ops.exp, np.log: ops.log, np.tanh: ops.tanh, np.sin: ops.sin, np.cos: ops.cos,
     np.cosh: ops.cosh, np.sinh: ops.sinh, np.sqrt: ops.sqrt, np.absolute: ops.abs,
     np.sign: ops.sign, np.maximum: ops.maximum, np.matmul: ops.matmul,
+    np.minimum: ops.minimum, np.square: ops.square, np.reciprocal: ops.reciprocal,
+    np.log1p: ops.log1p, np.expm1: ops.expm1, np.tan: ops.tan, np.logaddexp: ops.logaddexp,
 }  # fmt: skip
 
 FUNCTIONS = {
     np.sum: ops.sum, np.mean: ops.mean, np.reshape: ops.reshape, np.transpose: ops.transpose,
     np.stack: ops.stack, np.concatenate: ops.concatenate, np.where: ops.where,
     np.dot: ops.dot, np.matmul: ops.matmul, np.broadcast_to: ops.broadcast_to,
+    np.max: ops.max, np.amax: ops.max, np.min: ops.min, np.amin: ops.min, np.prod: ops.prod,
+    np.var: ops.var, np.std: ops.std, np.ravel: ops.ravel, np.squeeze: ops.squeeze,
+    np.expand_dims: ops.expand_dims, np.outer: ops.outer, np.diagonal: ops.diagonal,
+    np.trace: ops.trace, np.diag: ops.diag, np.clip: clip,
 }  # fmt: skip
 
 # Functions that only inspect values or shapes: no derivative is lost by answering them.
@@ -37,6 +49,19 @@ INSPECTORS = {
     np.argmin, np.all, np.any, np.result_type, np.iscomplexobj, np.isrealobj,
     np.array2string, np.array_repr, np.array_str, np.copyto,
 }  # fmt: skip
+
+
+def _unknown_keywords(function, kwargs):
+    """The keywords in ``kwargs`` that ``function`` does not take (none if it cannot tell)."""
+    if not kwargs:
+        return []
+    try:
+        parameters = inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return []
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return []
+    return [k for k in kwargs if k not in parameters]
 
 
 def _public(function):
@@ -63,6 +88,7 @@ def _tracks(obj):
 
 
 def array_ufunc(ufunc, method, inputs, kwargs):
+    """``np.<ufunc>(..., t, ...)``: the library's primitive, numpy on constants, else an error."""
     name = ufunc.__name__
     out = kwargs.get("out")
     if out is not None:
@@ -108,9 +134,10 @@ def array_ufunc(ufunc, method, inputs, kwargs):
 
 
 def array_function(func, args, kwargs):
+    """``np.<function>(t, ...)``: the library's function, numpy on constants, else an error."""
     if func in FUNCTIONS:
         ours = FUNCTIONS[func]
-        unknown = [k for k in kwargs if k not in inspect.signature(ours).parameters]
+        unknown = _unknown_keywords(ours, kwargs)
         if unknown:
             name = getattr(func, "__name__", str(func))
             raise flagged(

@@ -145,6 +145,7 @@ def _entries(kind, rows):
 
 
 NO_STREAM = "numpy's PCG64 streams: the same seed gives other numbers in C++"
+TENSOR_METHOD = "a Tensor method (t.max()) calling the library's function of that name"
 NOT_LISTS = "a tuple fixed at compile time (xt::xtuple); a list known only at run time needs a loop"
 
 # fmt: off  (one row per line: numpy name, xtensor, notes, what xtensor lacks)
@@ -181,6 +182,7 @@ TABLE = [
          "no floating-point error state: IEEE 754 is silent; test with xt::isfinite or "
          "std::fetestexcept"),
         ("np.exp", "xt::exp", "", ""),
+        ("np.expm1", "xt::expm1", "", ""),
         ("np.eye", "xt::eye(n)", "seeds the batched sweep of jacobian and diff", ""),
         ("np.equal", "xt::equal(a, b)", "where the base of a power is 0 (its slope in the "
          "exponent)", ""),
@@ -199,13 +201,18 @@ TABLE = [
         ("np.linalg.qr", "xt::linalg::qr", "xtensor-blas (LAPACK)", ""),
         ("np.linalg.solve", "xt::linalg::solve", "xtensor-blas (LAPACK gesv)", ""),
         ("np.log", "xt::log", "", ""),
+        ("np.log1p", "xt::log1p", "", ""),
+        ("np.logaddexp", "", "log(eˣ + eʸ) without overflow",
+         "no logaddexp: write max(x, y) + log1p(exp(−|x − y|))"),
         ("np.matmul", "xt::linalg::dot", "xtensor-blas; xtensor itself has no matrix product",
          "no matmul: dot follows numpy.dot, so stacks (B, m, k) and (B, k, n) give shape "
          "(B, m, B, n), not an error; loop over the matrices of the stack"),
+        ("np.max", "xt::amax(a, axes)", "", ""),
         ("np.maximum", "xt::maximum", "", ""),
         ("np.mean", "xt::mean", "only the mean of nothing (nan, with numpy's warning)",
          "no warning on an empty mean: IEEE 754 gives nan silently"),
         ("np.min", "xt::amin", "", ""),
+        ("np.minimum", "xt::minimum", "", ""),
         ("np.multiply", "operator*", "", ""),
         ("np.nan", "std::numeric_limits<double>::quiet_NaN()", "", ""),
         ("np.ndarray", "xt::xarray<double>", "rank known at run time; xt::xtensor<double, N> "
@@ -225,11 +232,14 @@ TABLE = [
         ("np.sinh", "xt::sinh", "", ""),
         ("np.size", "a.size()", "", ""),
         ("np.sqrt", "xt::sqrt", "", ""),
+        ("np.square", "xt::square", "", ""),
         ("np.stack", "xt::stack(xt::xtuple(a, b), axis)", "", NOT_LISTS),
         ("np.subtract", "operator-", "", ""),
         ("np.sum", "xt::sum", "", ""),
+        ("np.tan", "xt::tan", "", ""),
         ("np.tanh", "xt::tanh", "", ""),
         ("np.transpose", "xt::transpose(a, permutation)", "a view, no copy", ""),
+        ("np.var", "xt::variance(a, axes)", "ddof: scale by n / (n − ddof)", ""),
         ("np.where", "xt::where", "", ""),
         ("np.zeros", "xt::zeros<double>(shape)", "", ""),
     ]),
@@ -250,14 +260,20 @@ TABLE = [
         ("item", "a()", "the value of a one-element array as a double", ""),
         ("flags", "const", "flags.writeable = False becomes a const xarray the compiler guards",
          ""),
+        ("max", "xt::amax(a, axes)", TENSOR_METHOD, ""),
         ("mean", "xt::mean(a, axes)", "", ""),
+        ("min", "xt::amin(a, axes)", TENSOR_METHOD, ""),
         ("ndim", "a.dimension()", "", ""),
+        ("prod", "xt::prod(a, axes)", TENSOR_METHOD, ""),
         ("ravel", "xt::ravel(a)", "", ""),
         ("reshape", "xt::reshape_view(a, shape)", "a.reshape(shape) reshapes a container in place",
          ""),
         ("shape", "a.shape()", "", ""),
         ("size", "a.size()", "", ""),
+        ("squeeze", "xt::squeeze(a)", TENSOR_METHOD, ""),
+        ("std", "xt::stddev(a, axes)", TENSOR_METHOD, ""),
         ("sum", "xt::sum(a, axes)", "", ""),
+        ("var", "xt::variance(a, axes)", TENSOR_METHOD, ""),
         ("transpose", "xt::transpose(a, permutation)", "", ""),
         ("view", "xt::adapt(pointer, shape)", "a constant wraps the caller's array without a "
          "copy", ""),

@@ -5,6 +5,11 @@ vector-Jacobian product that turns the differential ``g`` of the output into the
 of one input. ``g`` may carry extra leading *batch* axes (several differentials at once, used by
 ``jacobian``, ``hessian`` and ``diff``), so rules index axes from the right. Broadcasting is
 undone by the engine, not here. Raw numpy appears only in forward computations.
+
+Each function's docstring ends with its rule in math (``help(ad.tanh)``): a derivative, or
+for the linear and shape functions the map ḡ ↦ x̄ from the differential ḡ of the output to
+the differential x̄ of the input. Some functions are compositions of others (``std`` is
+``sqrt(var)``, ``trace`` sums a ``diagonal``): their rules follow from those they call.
 """
 
 from __future__ import annotations
@@ -23,6 +28,9 @@ __all__ = [
     "exp", "log", "tanh", "sin", "cos", "cosh", "sinh", "sqrt", "abs", "sign",
     "maximum", "where", "sum", "mean", "matmul", "dot", "reshape", "transpose",
     "broadcast_to", "getitem", "stack", "concatenate", "unbroadcast",
+    "square", "reciprocal", "log1p", "expm1", "tan", "logaddexp", "minimum", "clip",
+    "max", "min", "prod", "var", "std", "ravel", "squeeze", "expand_dims",
+    "outer", "diagonal", "trace", "diag",
 ]  # fmt: skip
 
 
@@ -37,19 +45,19 @@ def _batch_ndim(g, ans):
 
 
 # -- arithmetic ---------------------------------------------------------------------------------
-add = primitive(np.add, "add")
+add = primitive(np.add, "add", "x + y, elementwise with broadcasting. Rule: ∂/∂x = 1, ∂/∂y = 1.")
 defvjp(add, lambda g, ans, x, y: g, lambda g, ans, x, y: g)
 
-subtract = primitive(np.subtract, "subtract")
+subtract = primitive(np.subtract, "subtract", "x − y, elementwise. Rule: ∂/∂x = 1, ∂/∂y = −1.")
 defvjp(subtract, lambda g, ans, x, y: g, lambda g, ans, x, y: -g)
 
-multiply = primitive(np.multiply, "multiply")
+multiply = primitive(np.multiply, "multiply", "x · y, elementwise. Rule: ∂/∂x = y, ∂/∂y = x.")
 defvjp(multiply, lambda g, ans, x, y: g * y, lambda g, ans, x, y: g * x)
 
-divide = primitive(np.divide, "divide")
+divide = primitive(np.divide, "divide", "x / y, elementwise. Rule: ∂/∂x = 1/y, ∂/∂y = −x/y².")
 defvjp(divide, lambda g, ans, x, y: g / y, lambda g, ans, x, y: -g * ans / y)
 
-negative = primitive(np.negative, "negative")
+negative = primitive(np.negative, "negative", "−x, elementwise. Rule: ∂/∂x = −1.")
 defvjp(negative, lambda g, ans, x: -g)
 
 
@@ -65,7 +73,11 @@ def _lowered(y):
     return where(y != 0, y - 1, 1.0)
 
 
-power = primitive(np.power, "power")
+power = primitive(
+    np.power,
+    "power",
+    "x ** y, elementwise. Rule: ∂/∂x = y·x^(y−1), ∂/∂y = x^y·log x (0 where x ≤ 0).",
+)
 defvjp(
     power,
     lambda g, ans, x, y: g * y * x ** _lowered(y),
@@ -74,25 +86,32 @@ defvjp(
 
 
 # -- elementwise functions ----------------------------------------------------------------------
-def _positive_domain(name, forward):
+def _positive_domain(name, forward, lowest=0):
+    """``forward`` refusing inputs below ``lowest`` with a clear error (numpy would give nan)."""
+
     def checked(x):
-        if np.size(x) and np.min(x) < 0:
-            raise flagged(
-                ValueError(f"{name}: input must be non-negative, got a minimum of {np.min(x)}")
-            )
+        if np.size(x) and np.min(x) < lowest:
+            what = "non-negative" if lowest == 0 else f"at least {lowest}"
+            raise flagged(ValueError(f"{name}: input must be {what}, got a minimum of {np.min(x)}"))
         return forward(x)
 
     checked.__name__ = name
     return checked
 
 
-exp = primitive(np.exp, "exp")
+exp = primitive(np.exp, "exp", "eˣ, elementwise. Rule: d/dx eˣ = eˣ.")
 defvjp(exp, lambda g, ans, x: g * ans)
 
-log = primitive(_positive_domain("log", np.log), "log")
+log = primitive(
+    _positive_domain("log", np.log),
+    "log",
+    "The natural logarithm, for x ≥ 0. Rule: d/dx log x = 1/x.",
+)
 defvjp(log, lambda g, ans, x: g / x)
 
-sqrt = primitive(_positive_domain("sqrt", np.sqrt), "sqrt")
+sqrt = primitive(
+    _positive_domain("sqrt", np.sqrt), "sqrt", "√x, for x ≥ 0. Rule: d/dx √x = 1/(2√x)."
+)
 defvjp(sqrt, lambda g, ans, x: g * 0.5 / ans)
 
 # 1 − tanh²(x) cancels where tanh(x) rounds to ±1 (|x| ≳ 19 it is exactly 0, the true value
@@ -115,43 +134,118 @@ def _sech_squared_forward(x, t):
     return s
 
 
-_sech_squared = primitive(_sech_squared_forward, "sech_squared")  # t only helps: no rule for it
+_sech_squared = primitive(  # t only helps: no rule for it
+    _sech_squared_forward,
+    "sech_squared",
+    "sech²x = 1/cosh²x, given t = tanh x. Rule: d/dx sech²x = −2 sech²x tanh x.",
+)
 defvjp(_sech_squared, lambda g, ans, x, t: g * ans * t * -2.0)  # (sech²)' = −2 sech² tanh
 
-tanh = primitive(np.tanh, "tanh")
+tanh = primitive(np.tanh, "tanh", "tanh x, elementwise. Rule: d/dx tanh x = 1 − tanh²x = 1/cosh²x.")
 defvjp(tanh, lambda g, ans, x: g * _sech_squared(x, ans))
 
-sin = primitive(np.sin, "sin")
+sin = primitive(np.sin, "sin", "sin x, elementwise. Rule: d/dx sin x = cos x.")
 defvjp(sin, lambda g, ans, x: g * cos(x))
 
-cos = primitive(np.cos, "cos")
+cos = primitive(np.cos, "cos", "cos x, elementwise. Rule: d/dx cos x = −sin x.")
 defvjp(cos, lambda g, ans, x: -g * sin(x))
 
-sinh = primitive(np.sinh, "sinh")
+sinh = primitive(np.sinh, "sinh", "sinh x, elementwise. Rule: d/dx sinh x = cosh x.")
 defvjp(sinh, lambda g, ans, x: g * cosh(x))
 
-cosh = primitive(np.cosh, "cosh")
+cosh = primitive(np.cosh, "cosh", "cosh x, elementwise. Rule: d/dx cosh x = sinh x.")
 defvjp(cosh, lambda g, ans, x: g * sinh(x))
 
-sign = primitive(np.sign, "sign")  # piecewise constant: no rule, its derivative is zero
+# piecewise constant: no rule, its derivative is zero
+sign = primitive(np.sign, "sign", "−1, 0 or 1: the sign of x. Rule: d/dx sign x = 0 (no rule).")
 
-abs = primitive(np.abs, "abs")
+abs = primitive(np.abs, "abs", "|x|, elementwise. Rule: d/dx |x| = sign x (0 at x = 0).")
 defvjp(abs, lambda g, ans, x: g * sign(x))
+
+square = primitive(np.square, "square", "x², elementwise. Rule: d/dx x² = 2x.")
+defvjp(square, lambda g, ans, x: g * 2.0 * x)
+
+
+def _reciprocal_forward(x):
+    return np.divide(1.0, x)  # np.reciprocal of an integer is an integer (1/2 → 0)
+
+
+reciprocal = primitive(
+    _reciprocal_forward, "reciprocal", "1/x, elementwise. Rule: d/dx 1/x = −1/x²."
+)
+defvjp(reciprocal, lambda g, ans, x: -g * ans * ans)
+
+log1p = primitive(
+    _positive_domain("log1p", np.log1p, lowest=-1),
+    "log1p",
+    "log(1 + x), accurate for small x, for x ≥ −1. Rule: d/dx log(1 + x) = 1/(1 + x).",
+)
+defvjp(log1p, lambda g, ans, x: g / (1.0 + x))
+
+expm1 = primitive(np.expm1, "expm1", "eˣ − 1, accurate for small x. Rule: d/dx (eˣ − 1) = eˣ.")
+defvjp(expm1, lambda g, ans, x: g * (ans + 1.0))
+
+tan = primitive(np.tan, "tan", "tan x, elementwise. Rule: d/dx tan x = 1 + tan²x = 1/cos²x.")
+defvjp(tan, lambda g, ans, x: g * (1.0 + ans * ans))
+
+logaddexp = primitive(
+    np.logaddexp,
+    "logaddexp",
+    "log(eˣ + eʸ) without overflow. Rule: ∂/∂x = e^(x − ans), ∂/∂y = e^(y − ans).",
+)
+defvjp(
+    logaddexp,
+    lambda g, ans, x, y: g * exp(x - ans),
+    lambda g, ans, x, y: g * exp(y - ans),
+)
 
 
 def _share_ties(x, y):
     """1 where x wins, 0.5 on ties, 0 where y wins: the derivative of maximum w.r.t. x."""
+    x, y = value_of(x), value_of(y)  # a constant: the derivative of a comparison is zero
     return (x > y) + 0.5 * (x == y)
 
 
-maximum = primitive(np.maximum, "maximum")
+maximum = primitive(
+    np.maximum,
+    "maximum",
+    "The larger of x and y, elementwise. Rule: ∂/∂x = 1 if x > y, ½ if x = y, else 0.",
+)
 defvjp(
     maximum,
     lambda g, ans, x, y: g * _share_ties(x, y),
     lambda g, ans, x, y: g * _share_ties(y, x),
 )
 
-where = primitive(np.where, "where")
+minimum = primitive(
+    np.minimum,
+    "minimum",
+    "The smaller of x and y, elementwise. Rule: ∂/∂x = 1 if x < y, ½ if x = y, else 0.",
+)
+defvjp(
+    minimum,
+    lambda g, ans, x, y: g * _share_ties(y, x),
+    lambda g, ans, x, y: g * _share_ties(x, y),
+)
+
+
+def clip(x, lower=None, upper=None):
+    """x limited to [lower, upper] (None: no bound), as minimum(maximum(x, lower), upper).
+
+    Rule: ∂/∂x = 1 strictly inside, 0 outside, ½ on a bound (ties shared, as in maximum).
+    """
+    if lower is not None:
+        x = maximum(x, lower)
+    if upper is not None:
+        x = minimum(x, upper)
+    return x
+
+
+where = primitive(
+    np.where,
+    "where",
+    "x where the condition holds, else y. Rule: ∂/∂x = 1 where it holds, ∂/∂y = 1 where not.",
+)
 defvjp(
     where,
     None,
@@ -202,18 +296,118 @@ def _mean_forward(x, axis=None, keepdims=False):
     return total * _fraction(total, x)
 
 
-sum = primitive(_sum_forward, "sum")
+sum = primitive(_sum_forward, "sum", "Σ x over ``axis`` (all axes by default). Rule: ∂/∂xᵢ = 1.")
 defvjp(sum, lambda g, ans, x, axis=None, keepdims=False: _spread(g, ans, x, axis))
 
-mean = primitive(_mean_forward, "mean")
+mean = primitive(
+    _mean_forward, "mean", "The mean of x over ``axis`` (all axes by default). Rule: ∂/∂xᵢ = 1/n."
+)
 defvjp(
     mean,
     lambda g, ans, x, axis=None, keepdims=False: _spread(g * _fraction(ans, x), ans, x, axis),
 )
 
 
+def _as_axis(axis):
+    return tuple(axis) if isinstance(axis, list) else axis
+
+
+def _extreme_forward(reduce):
+    def forward(x, axis=None, *, keepdims=False):
+        return reduce(x, axis=_as_axis(axis), keepdims=keepdims)
+
+    return forward
+
+
+def _share_extreme(x, ans, axis):
+    """1/k on each of the k entries of x that attain the max (or min) ``ans``, 0 elsewhere."""
+    x = value_of(x)
+    hits = x == value_of(ans).reshape(_kept_shape(x.shape, axis))
+    return hits / hits.sum(axis=_normalize_axis(axis, x.ndim), keepdims=True)
+
+
+def _extreme_vjp(g, ans, x, axis=None, *, keepdims=False):
+    return _spread(g, ans, x, axis) * _share_extreme(x, ans, axis)
+
+
+max = primitive(
+    _extreme_forward(np.max),
+    "max",
+    "The largest entry of x over ``axis`` (all by default). Rule: ∂/∂xᵢ = 1/k on the k "
+    "entries that attain it (ties share, as in maximum), 0 elsewhere.",
+)
+defvjp(max, _extreme_vjp)
+
+min = primitive(
+    _extreme_forward(np.min),
+    "min",
+    "The smallest entry of x over ``axis`` (all by default). Rule: ∂/∂xᵢ = 1/k on the k "
+    "entries that attain it (ties share, as in minimum), 0 elsewhere.",
+)
+defvjp(min, _extreme_vjp)
+
+
+def _prod_forward(x, axis=None, *, keepdims=False):
+    return np.prod(x, axis=_as_axis(axis), keepdims=keepdims)
+
+
+def _product_of_others(x, axis):
+    """For each xᵢ, the product of the other entries it is reduced with: ∂ prod / ∂xᵢ, computed
+    without dividing by xᵢ (which may be 0), as prod over a matrix with 1 on its diagonal."""
+    shape = _shape(x)
+    axes = _normalize_axis(axis, len(shape))
+    order = tuple(a for a in range(len(shape)) if a not in axes) + axes
+    moved = transpose(x, order)
+    n = int(np.prod([shape[a] for a in axes]))
+    rows = reshape(moved, moved.shape[: len(shape) - len(axes)] + (1, n))
+    others = prod(where(np.eye(n, dtype=bool), 1.0, rows), axis=-1)
+    return transpose(reshape(others, moved.shape), tuple(np.argsort(order)))
+
+
+def _prod_vjp(g, ans, x, axis=None, *, keepdims=False):
+    if np.all(value_of(x) != 0):
+        return _spread(g * ans, ans, x, axis) / x
+    return _spread(g, ans, x, axis) * _product_of_others(x, axis)
+
+
+prod = primitive(
+    _prod_forward,
+    "prod",
+    "The product of x over ``axis`` (all by default). Rule: ∂/∂xᵢ = ∏_{j≠i} xⱼ "
+    "(= prod/xᵢ where no factor is 0).",
+)
+defvjp(prod, _prod_vjp)
+
+
+def _var_forward(x, axis=None, *, ddof=0, keepdims=False):
+    return np.var(x, axis=_as_axis(axis), ddof=ddof, keepdims=keepdims)
+
+
+def _var_vjp(g, ans, x, axis=None, *, ddof=0, keepdims=False):
+    n = np.size(value_of(x)) / builtins.max(np.size(value_of(ans)), 1)
+    centred = x - mean(x, axis=axis, keepdims=True)
+    return _spread(g, ans, x, axis) * centred * (2.0 / (n - ddof))
+
+
+var = primitive(
+    _var_forward,
+    "var",
+    "The variance of x over ``axis``, Σ(xᵢ − x̄)²/(n − ddof). Rule: ∂/∂xᵢ = 2(xᵢ − x̄)/(n − ddof).",
+)
+defvjp(var, _var_vjp)
+
+
+def std(x, axis=None, *, ddof=0, keepdims=False):
+    """The standard deviation of x over ``axis``: √var. Rule: ∂/∂xᵢ = (xᵢ − x̄)/((n − ddof)·std)."""
+    return sqrt(var(x, axis=axis, ddof=ddof, keepdims=keepdims))
+
+
 # -- shapes -------------------------------------------------------------------------------------
-reshape = primitive(np.reshape, "reshape")
+reshape = primitive(
+    np.reshape,
+    "reshape",
+    "x with a new shape, the same values. Rule: x̄ = ḡ reshaped back to x's shape.",
+)
 defvjp(reshape, lambda g, ans, x, shape: reshape(g, g.shape[: _batch_ndim(g, ans)] + x.shape))
 
 
@@ -224,11 +418,67 @@ def _transpose_vjp(g, ans, x, axes=None):
     return transpose(g, tuple(range(n)) + tuple(n + a for a in inverse))
 
 
-transpose = primitive(np.transpose, "transpose")
+transpose = primitive(
+    np.transpose,
+    "transpose",
+    "x with its axes permuted (reversed by default). Rule: x̄ = ḡ with the inverse permutation.",
+)
 defvjp(transpose, _transpose_vjp)
 
-broadcast_to = primitive(np.broadcast_to, "broadcast_to")
+broadcast_to = primitive(
+    np.broadcast_to,
+    "broadcast_to",
+    "x broadcast to ``shape``. Rule: x̄ = ḡ summed over the broadcast axes.",
+)
 defvjp(broadcast_to, lambda g, ans, x, shape: g)  # the engine sums the broadcast axes away
+
+
+def _checked_axes(name, axis, ndim):
+    """``axis`` (an int or a sequence) as a sorted tuple, refusing what numpy refuses: an axis
+    outside [−ndim, ndim) or one given twice (``_normalize_axis`` would wrap it silently)."""
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    for a in axes:
+        if not -ndim <= a < ndim:
+            raise flagged(ValueError(f"{name}: axis {a} is out of bounds for {ndim} axes"))
+    normalized = _normalize_axis(axes, ndim)
+    if len(set(normalized)) != len(normalized):
+        raise flagged(ValueError(f"{name}: axis {axis} names an axis twice"))
+    return normalized
+
+
+def _joined(x):
+    """A list or tuple (which may hold variables) as one tensor, stacked like ``np.array``."""
+    return stack(x) if isinstance(x, (list, tuple)) else x
+
+
+def ravel(x):
+    """x as a vector (a reshape to (-1,)). Rule: x̄ = ḡ reshaped back to x's shape."""
+    return reshape(_joined(x), (-1,))
+
+
+def squeeze(x, axis=None):
+    """x without its axes of length 1 (or only those in ``axis``): a reshape. Rule: x̄ = ḡ
+    reshaped back to x's shape."""
+    x = _joined(x)
+    shape = _shape(x)
+    if axis is None:
+        axes = tuple(i for i, n in enumerate(shape) if n == 1)
+    else:
+        axes = _checked_axes("squeeze", axis, len(shape))
+        if builtins.any(shape[a] != 1 for a in axes):
+            raise flagged(ValueError(f"squeeze: axis {axis} of shape {shape} is not of length 1"))
+    return reshape(x, tuple(n for i, n in enumerate(shape) if i not in axes))
+
+
+def expand_dims(x, axis):
+    """x with new axes of length 1 at ``axis`` (int or tuple): a reshape. Rule: x̄ = ḡ reshaped
+    back to x's shape."""
+    x = _joined(x)
+    shape = _shape(x)
+    count = 1 if isinstance(axis, (int, np.integer)) else len(axis)
+    new = _checked_axes("expand_dims", axis, len(shape) + count)
+    rest = iter(shape)
+    return reshape(x, tuple(1 if i in new else next(rest) for i in range(len(shape) + count)))
 
 
 # -- undoing broadcasting: the one place it is done -------------------------------------------
@@ -294,7 +544,11 @@ def _scatter_add_forward(g, index, shape):
     return out
 
 
-scatter_add = primitive(_scatter_add_forward, "scatter_add")
+scatter_add = primitive(
+    _scatter_add_forward,
+    "scatter_add",
+    "Zeros of ``shape`` with g added at ``index`` (getitem's rule). Rule: ḡ ↦ ḡ[index].",
+)
 defvjp(
     scatter_add,
     lambda g, ans, dx, index, shape: getitem(g, _with_batch_axes(index, _batch_ndim(g, ans))),
@@ -317,7 +571,9 @@ defvjp(
 
 
 def getitem(x, index):
-    """``x[index]`` for slices, integers, integer arrays and boolean masks."""
+    """``x[index]`` for slices, integers, integer arrays and boolean masks.
+
+    Rule: x̄ = zeros of x's shape with ḡ added at ``index`` (repeated indices add up)."""
     if isinstance(index, Tensor) or (
         isinstance(index, tuple) and builtins.any(isinstance(i, Tensor) for i in index)
     ):
@@ -345,8 +601,10 @@ defvjp_argnum(_stack, _stack_vjp)
 
 
 def stack(tensors, axis=0):
-    """Join tensors of one shape along a new axis."""
-    return _stack(*tensors, axis=axis)
+    """Join tensors (or numbers) of one shape along a new axis; nested lists are stacked first,
+    like ``np.array([[a, b], [c, d]])``. Rule: each input's x̄ is its slice of ḡ."""
+    items = [stack(t) if isinstance(t, (list, tuple)) else t for t in tensors]
+    return _stack(*items, axis=axis)
 
 
 def _concatenate_forward(*xs, axis=0):
@@ -365,7 +623,7 @@ defvjp_argnum(_concatenate, _concatenate_vjp)
 
 
 def concatenate(tensors, axis=0):
-    """Join tensors along an existing axis."""
+    """Join tensors along an existing axis. Rule: each input's x̄ is its slice of ḡ."""
     return _concatenate(*tensors, axis=axis)
 
 
@@ -388,7 +646,9 @@ defvjp(
 
 
 def matmul(a, b):
-    """``a @ b`` with numpy's rules; vectors are promoted to matrices and back."""
+    """``a @ b`` with numpy's rules; vectors are promoted to matrices and back.
+
+    Rule: ā = ḡ bᵀ, b̄ = aᵀ ḡ (on the last two axes)."""
     a_shape, b_shape = _shape(a), _shape(b)
     if not a_shape or not b_shape:
         raise flagged(
@@ -416,7 +676,9 @@ def matmul(a, b):
 
 
 def dot(a, b):
-    """The dot product of vectors and matrices (numpy's ``dot`` for up to two axes)."""
+    """The dot product of vectors and matrices (numpy's ``dot`` for up to two axes).
+
+    Rule: as matmul (ā = ḡ bᵀ, b̄ = aᵀ ḡ), or as multiply for a scalar."""
     a_shape, b_shape = _shape(a), _shape(b)
     if len(a_shape) > 2 or len(b_shape) > 2:
         raise flagged(
@@ -428,6 +690,58 @@ def dot(a, b):
     if not a_shape or not b_shape:
         return multiply(a, b)
     return matmul(a, b)
+
+
+def outer(a, b):
+    """The outer product aᵢbⱼ of a and b (each flattened). Rule: ∂/∂aᵢ = bⱼ, ∂/∂bⱼ = aᵢ."""
+    return multiply(reshape(_joined(a), (-1, 1)), reshape(_joined(b), (-1,)))
+
+
+def diagonal(x, offset=0, axis1=0, axis2=1):
+    """The diagonal x[..., i, i + offset] of axes ``axis1``, ``axis2``, as the last axis (as
+    numpy's). Rule: x̄ = zeros with ḡ on that diagonal (an index, see getitem)."""
+    return _diagonal("diagonal", x, offset, axis1, axis2)
+
+
+def _diagonal(name, x, offset, axis1, axis2):
+    """``diagonal``, its errors named for the function the user called."""
+    x = _joined(x)
+    shape = _shape(x)
+    if len(shape) < 2:
+        raise flagged(ValueError(f"{name}: needs at least two axes, got shape {shape}"))
+    _checked_axes(name, (axis1, axis2), len(shape))  # in bounds, and not the same axis
+    first, second = axis1 % len(shape), axis2 % len(shape)
+    order = tuple(a for a in range(len(shape)) if a not in (first, second)) + (first, second)
+    if order != tuple(range(len(shape))):
+        x = transpose(x, order)
+    rows, cols = _diagonal_index(shape[first], shape[second], offset)
+    return getitem(x, (Ellipsis, rows, cols))
+
+
+def _diagonal_index(n_rows, n_cols, offset):
+    """The row and column indices of diagonal ``offset`` of an (n_rows, n_cols) matrix."""
+    start_row, start_col = builtins.max(-offset, 0), builtins.max(offset, 0)
+    length = builtins.max(builtins.min(n_rows - start_row, n_cols - start_col), 0)
+    return np.arange(length) + start_row, np.arange(length) + start_col
+
+
+def trace(x, offset=0, axis1=0, axis2=1):
+    """Σᵢ x[i, i + offset] (over axes ``axis1``, ``axis2``). Rule: x̄ = ḡ on that diagonal, 0
+    elsewhere (ḡ·I for a square matrix)."""
+    return sum(_diagonal("trace", x, offset, axis1, axis2), axis=-1)
+
+
+def diag(v, k=0):
+    """As numpy's: a vector's entries on diagonal ``k`` of a square matrix, or a matrix's
+    diagonal ``k`` as a vector. Rule: the other form of ḡ (its diagonal, or ḡ on a diagonal)."""
+    v = _joined(v)
+    shape = _shape(v)
+    if len(shape) == 2:
+        return _diagonal("diag", v, k, 0, 1)
+    if len(shape) != 1:
+        raise flagged(ValueError(f"diag: input must be 1-d or 2-d, got shape {shape}"))
+    n = shape[0] + builtins.abs(k)
+    return scatter_add(v, _diagonal_index(n, n, k), (n, n))
 
 
 _tensor_module._ops = sys.modules[__name__]  # Tensor's operators call the primitives above

@@ -18,7 +18,9 @@ place (``primitives.unbroadcast``).
 from __future__ import annotations
 
 import functools
+import inspect
 import re
+import sys
 
 import numpy as np
 
@@ -49,15 +51,16 @@ class Primitive:
         return f"Primitive({self.name})"
 
 
-def primitive(forward, name=None):
+def primitive(forward, name=None, doc=None):
     """Wrap a numpy function so that calls on Tensors build the graph.
 
     Called with plain arrays only, the wrapper is the numpy function itself (a constant in,
     a constant out); the derivative rules run this way in a sweep nobody differentiates again.
+    ``doc`` is the wrapper's own docstring (what it computes, and its rule in math): numpy's
+    docstring would describe arguments (``out=``, ``where=``) the wrapper does not take.
     """
     prim = Primitive(name or forward.__name__, forward)
 
-    @functools.wraps(forward)
     def wrapper(*args, **kwargs):
         try:
             for arg in args:
@@ -74,6 +77,10 @@ def primitive(forward, name=None):
             raise _input_error(prim.name, args, error) from None
 
     wrapper.primitive = prim
+    wrapper.__name__ = wrapper.__qualname__ = prim.name
+    wrapper.__doc__ = doc
+    wrapper.__module__ = sys._getframe(1).f_globals.get("__name__", __name__)  # the caller's
+    wrapper.__signature__ = _signature(forward)
     return wrapper
 
 
@@ -90,6 +97,18 @@ def _stacked(args):
     """``args`` with every list or tuple that holds Tensors replaced by their ``stack``."""
     stack = _tensor_module._ops.stack
     return [stack(a) if _holds_tensors((a,)) else a for a in args]
+
+
+def _signature(forward):
+    """The forward computation's signature, without a ufunc's ``out=``, ``where=``, ..."""
+    if hasattr(forward, "nin"):  # a ufunc: its own signature lists out=, where=, ...
+        names = ["x"] if forward.nin == 1 else ["x", "y"]
+        kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+        return inspect.Signature([inspect.Parameter(n, kind) for n in names])
+    try:
+        return inspect.signature(forward)
+    except (TypeError, ValueError):
+        return None
 
 
 def defvjp(fun, *rules):

@@ -117,15 +117,48 @@ class Tensor:
         return _ops.transpose(self)
 
     def reshape(self, *shape) -> Tensor:
+        """autodiff_lib.reshape(t, shape); the shape may be given as separate ints."""
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
         return _ops.reshape(self, shape)
 
     def sum(self, axis=None, keepdims=False) -> Tensor:
+        """autodiff_lib.sum(t, axis, keepdims): Σ over ``axis``."""
         return _ops.sum(self, axis=axis, keepdims=keepdims)
 
     def mean(self, axis=None, keepdims=False) -> Tensor:
+        """autodiff_lib.mean(t, axis, keepdims)."""
         return _ops.mean(self, axis=axis, keepdims=keepdims)
+
+    def max(self, axis=None, keepdims=False) -> Tensor:
+        """autodiff_lib.max(t, axis, keepdims) (ties share the derivative)."""
+        return _ops.max(self, axis=axis, keepdims=keepdims)
+
+    def min(self, axis=None, keepdims=False) -> Tensor:
+        """autodiff_lib.min(t, axis, keepdims) (ties share the derivative)."""
+        return _ops.min(self, axis=axis, keepdims=keepdims)
+
+    def prod(self, axis=None, keepdims=False) -> Tensor:
+        """autodiff_lib.prod(t, axis, keepdims)."""
+        return _ops.prod(self, axis=axis, keepdims=keepdims)
+
+    def var(self, axis=None, ddof=0, keepdims=False) -> Tensor:
+        """autodiff_lib.var(t, axis, ddof, keepdims)."""
+        return _ops.var(self, axis=axis, ddof=ddof, keepdims=keepdims)
+
+    def std(self, axis=None, ddof=0, keepdims=False) -> Tensor:
+        """autodiff_lib.std(t, axis, ddof, keepdims)."""
+        return _ops.std(self, axis=axis, ddof=ddof, keepdims=keepdims)
+
+    def ravel(self) -> Tensor:
+        """autodiff_lib.ravel(t): the values as a vector."""
+        return _ops.ravel(self)
+
+    flatten = ravel  # numpy's flatten copies; a Tensor's values never change, so the same
+
+    def squeeze(self, axis=None) -> Tensor:
+        """autodiff_lib.squeeze(t, axis): without axes of length 1."""
+        return _ops.squeeze(self, axis)
 
     def detach(self) -> Tensor:
         """The same values as a constant (no copy): derivatives stop here."""

@@ -37,6 +37,32 @@ THIRD_DERIVATIVES = {
     "sqrt": (ad.sqrt, lambda x: 0.375 * x**-2.5, [0.5, 2.0]),
     "1/x": (lambda x: 1 / x, lambda x: -6 / x**4, [-1.3, 0.7]),
     "x*exp(-x)": (lambda x: x * ad.exp(-x), lambda x: (3 - x) * np.exp(-x), [-0.5, 0.4, 2.0]),
+    "square": (ad.square, lambda x: 0.0 * x, [-1.5, 0.0, 2.0]),
+    "reciprocal": (ad.reciprocal, lambda x: -6 / x**4, [-1.3, 0.7]),
+    "log1p": (ad.log1p, lambda x: 2 / (1 + x) ** 3, [-0.5, 0.0, 1e-9, 2.0]),
+    "expm1": (ad.expm1, np.exp, [-1.0, 1e-9, 0.8]),
+    "tan": (
+        ad.tan,
+        lambda x: 2 * (1 + np.tan(x) ** 2) * (1 + 3 * np.tan(x) ** 2),
+        [-1.0, 0.0, 0.3, 1.2],
+    ),
+    "logaddexp(x, 0.5)": (  # log(eˣ + e^0.5): its derivative is σ(x − 0.5)
+        lambda x: ad.logaddexp(x, 0.5),
+        lambda x: (s := 1 / (1 + np.exp(0.5 - x))) * (1 - s) * (1 - 2 * s),
+        [-2.0, 0.5, 1.7],
+    ),
+    "logaddexp(0.5, x)": (
+        lambda x: ad.logaddexp(0.5, x),
+        lambda x: (s := 1 / (1 + np.exp(0.5 - x))) * (1 - s) * (1 - 2 * s),
+        [-2.0, 0.5, 1.7],
+    ),
+    "x·max(x, 0.2x)": (
+        lambda x: x * ad.max(ad.stack([x, 0.2 * x])),
+        lambda x: 0.0 * x,
+        [-1.0, 0.6],
+    ),
+    "prod([x, x, x])": (lambda x: ad.prod(ad.stack([x, x, x])), lambda x: 6.0 + 0 * x, [-0.7, 0.0]),
+    "clip(x, -1, 1)**3": (lambda x: ad.clip(x, -1.0, 1.0) ** 3, lambda x: 6.0 + 0 * x, [-0.5, 0.5]),
 }
 
 
@@ -63,7 +89,9 @@ def test_third_derivative_by_nested_diff(name):
         np.testing.assert_allclose(d3.value, third(x0), rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("name", ["sin", "tanh", "log(1+x**2)", "x*exp(-x)"])
+@pytest.mark.parametrize(
+    "name", ["sin", "tanh", "log(1+x**2)", "x*exp(-x)", "reciprocal", "tan", "logaddexp(x, 0.5)"]
+)
 def test_third_derivative_tensor_of_a_vector_function(name):
     """For F(x) = Σ f(x_i), the third-derivative tensor is diagonal with entries f'''(x_i)."""
     f, third, _ = THIRD_DERIVATIVES[name]
@@ -223,3 +251,40 @@ def test_jacobian_and_diff_shapes(in_shape, fun, out_shape):
     assert d.shape == out_shape + in_shape
     np.testing.assert_allclose(d.value, J, rtol=1e-14, atol=1e-15)
     assert ad.diff(d, x).shape == out_shape + in_shape + in_shape
+
+
+# -- Hessians of the reductions and matrix functions, against closed forms ----------------------
+def test_hessian_of_std_is_the_derivative_of_its_gradient():
+    """std(x) = √(Σ(xᵢ − x̄)²/n): ∇ = (x − x̄)/(n·std), H = (I − 1/n)/(n·std) − ∇∇ᵀ/std."""
+    x = np.array([0.3, -1.2, 0.8, 2.0])
+    n, s, c = len(x), np.std(x), x - x.mean()
+    gradient = c / (n * s)
+    np.testing.assert_allclose(ad.grad(ad.std)(x), gradient, rtol=1e-13)
+    expected = (np.eye(n) - 1 / n) / (n * s) - np.outer(gradient, gradient) / s
+    np.testing.assert_allclose(ad.hessian(ad.std)(x), expected, rtol=1e-12, atol=1e-14)
+
+
+def test_hessian_of_a_trace_and_a_diag():
+    """tr(X Xᵀ) = Σ X²ᵢⱼ has Hessian 2I; Σ diag(v)² v = Σ vᵢ³ has Hessian diag(6v)."""
+    X = RNG.standard_normal((2, 3))
+    H = ad.hessian(lambda X: ad.trace(X @ X.T))(X)
+    np.testing.assert_allclose(H, 2 * np.eye(6).reshape(2, 3, 2, 3), atol=1e-14)
+    v = RNG.standard_normal(4)
+    H = ad.hessian(lambda v: ad.sum(ad.square(ad.diag(v)) @ v))(v)
+    np.testing.assert_allclose(H, np.diag(6 * v), atol=1e-14)
+
+
+def test_hessian_of_logsumexp_written_with_max():
+    """m + log Σ exp(x − m) with m = max(x): the max cancels (its derivative is 1/k where the
+    ties share), and the Hessian is diag(p) − ppᵀ with p = softmax(x), also at a tie."""
+    for x in [np.array([0.3, -1.2, 0.8, 2.0]), np.array([1.0, 2.0, 2.0, -0.5])]:
+
+        def logsumexp(x):
+            m = ad.max(x)
+            return m + ad.log(ad.sum(ad.exp(x - m)))
+
+        p = np.exp(x - x.max()) / np.sum(np.exp(x - x.max()))
+        np.testing.assert_allclose(ad.grad(logsumexp)(x), p, rtol=1e-14)
+        np.testing.assert_allclose(
+            ad.hessian(logsumexp)(x), np.diag(p) - np.outer(p, p), atol=1e-15
+        )

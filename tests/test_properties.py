@@ -215,3 +215,55 @@ def test_textbook_chain_rule_agrees_with_the_cache(program):
     with ad.differential_cache(False):
         textbook = ad.jacobian(f)(x)
     np.testing.assert_allclose(textbook, cached, rtol=1e-12, atol=1e-12 * scale_of(cached))
+
+
+# -- the functions added for numpy users (issue 14, point 21), each against HIPS autograd --------
+def _array(m, rows):
+    """``np.array`` of rows that hold variables: autograd's anp.array, the library's stack."""
+    return m.array(rows) if m is anp else m.stack(rows)
+
+
+# name -> a function of the numpy-like module m and a (3, 4) array x (or Tensor, or ArrayBox)
+NUMPY_USER_FUNCTIONS = {
+    "max": lambda m, x: m.max(x, axis=1) * m.max(x),
+    "max at ties": lambda m, x: m.max(m.minimum(x, 0.3), axis=0),
+    "min": lambda m, x: m.min(x, axis=0, keepdims=True) + m.min(x),
+    "prod": lambda m, x: m.prod(x, axis=0) + m.prod(x[:2, :2]),
+    "var": lambda m, x: m.var(x, axis=1) + m.var(x, ddof=1),
+    "std": lambda m, x: m.std(x, axis=0, keepdims=True) * m.std(x),
+    "minimum": lambda m, x: m.minimum(x, x[0]),
+    "square": lambda m, x: m.square(x),
+    "reciprocal": lambda m, x: m.reciprocal(x * x + 1.0),
+    "log1p": lambda m, x: m.log1p(x * x),
+    "expm1": lambda m, x: m.expm1(x),
+    "tan": lambda m, x: m.tan(0.5 * x),
+    "clip": lambda m, x: m.clip(x, -0.5, 0.7) * x,
+    "logaddexp": lambda m, x: m.logaddexp(x, x[:, :1]),
+    "squeeze": lambda m, x: m.squeeze(x[:1, :, None]) * x,
+    "expand_dims": lambda m, x: m.expand_dims(x, 1) * x,
+    "ravel": lambda m, x: m.ravel(x) ** 3,
+    "outer": lambda m, x: m.outer(x[0], x[1]) ** 2,
+    "trace": lambda m, x: m.trace(x) * x + m.trace(x, 1),
+    # autograd's rules for diag and diagonal of a matrix handle only a square matrix's main
+    # diagonal (other cases: tests/test_primitives.py, against central differences)
+    "diag": lambda m, x: m.diag(m.diag(x[:, 1:])) ** 2 + m.diag(x[0, :2], -1) * m.diag(x[1, 2:], 1),
+    "diagonal": lambda m, x: m.diagonal(x[:, :3], 0, -1, -2) ** 3,
+    "array of variables": lambda m, x: _array(m, [[x[0, 0], x[1, 2] * x[0, 1]], [x[2, 3], 2.0]]),
+}
+
+
+@pytest.mark.parametrize("name", NUMPY_USER_FUNCTIONS)
+def test_numpy_user_functions_agree_with_autograd(name):
+    """Value, gradient and Hessian of Σ f(x)² / 2 against autograd, on well-separated values
+    (and on deliberate ties for max, where both share the derivative among the tied entries)."""
+    fun = NUMPY_USER_FUNCTIONS[name]
+    x = np.array([[0.9, -0.4, 1.3, 0.2], [-1.1, 0.6, -0.3, 1.7], [0.5, -1.4, 0.8, -0.7]])
+
+    def loss(m):
+        return lambda x: m.sum(fun(m, x) ** 2) * 0.5
+
+    np.testing.assert_allclose(ad.value_of(loss(ad)(ad.Tensor(x))), loss(anp)(x), rtol=1e-14)
+    reference = autograd.grad(loss(anp))(x)
+    np.testing.assert_allclose(ad.grad(loss(ad))(x), reference, rtol=1e-12, atol=1e-14)
+    reference = autograd.hessian(loss(anp))(x)
+    np.testing.assert_allclose(ad.hessian(loss(ad))(x), reference, rtol=1e-10, atol=1e-13)

@@ -149,6 +149,7 @@ def term(tmp_path_factory):
     steps["collect dave"] = collect(root, "dave", source_notebook(root), "2026-01-12T23:09Z")
     hand_copy(root, "erin", release_notebook(root))
     steps["grade 1"] = make_grade(root)
+    assert steps["grade 1"].returncode == 0, steps["grade 1"].log  # nbgrader's log if one failed
     steps["state 1"] = state(root)
 
     grade_by_hand(root, "alice", 1.5)
@@ -177,12 +178,14 @@ def term(tmp_path_factory):
     collect(root, "gina", source_notebook(root), "2026-01-12T22:00Z")
     steps["submitted before grade 2"] = fingerprint(root / "submitted")
     steps["grade 2"] = make_grade(root)
+    assert steps["grade 2"].returncode == 0, steps["grade 2"].log
     steps["state 2"] = state(root)
     steps["feedback 2"] = run(root, "python", "-m", "course.feedback")
     steps["feedback 2 students"] = sorted(p.parts[-2] for p in (root / "feedback").glob("*/*"))
 
     # -- round 3: everything of alice graded again -------------------------------------------
     steps["grade 3"] = make_grade(root, "--force", "--student=alice")
+    assert steps["grade 3"].returncode == 0, steps["grade 3"].log
     steps["state 3"] = state(root)
     steps["export"] = run(root, "python", "-m", "course.export")
     with open(root / "grades.csv", newline="") as file:
