@@ -188,8 +188,6 @@ TABLE = [
          "exponent)", ""),
         ("np.finfo", "std::numeric_limits<double>", "finfo(float).tiny is min()", ""),
         ("np.float64", "double", "the only dtype of a Tensor: fixed at compile time", ""),
-        ("np.flatnonzero", "xt::flatnonzero<xt::layout_type::row_major>(a)", "the few entries "
-         "where 1 − tanh² cancels; the port loops over the values instead", ""),
         ("np.generic", "double", "a numpy scalar; in C++ a double or a 0-d xarray", ""),
         ("np.geomspace", "xt::logspace", "geomspace(a, b, n) = logspace(log10 a, log10 b, n)", ""),
         ("np.inf", "std::numeric_limits<double>::infinity()", "", ""),
@@ -256,7 +254,6 @@ TABLE = [
         ("T", "xt::transpose(a)", "a view, no copy", ""),
         ("astype", "xt::cast<double>(a)", "every value is a double already", ""),
         ("dtype", "value_type", "a compile-time type, not a run-time value", ""),
-        ("flat", "a.flat(i)", "a flat index into the values, whatever the shape", ""),
         ("item", "a()", "the value of a one-element array as a double", ""),
         ("flags", "const", "flags.writeable = False becomes a const xarray the compiler guards",
          ""),
