@@ -88,8 +88,10 @@ HUB := .hub
 HUB_PYTHON ?= /usr/bin/python3
 .PHONY: hub-deps test-hub
 hub-deps: $(HUB)/.installed
-$(HUB)/.installed: $(STAMP) pyproject.toml
+$(VENV)/.deploy-installed: $(STAMP) pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[deploy]'
+	touch $@
+$(HUB)/.installed: $(VENV)/.deploy-installed
 	npm install --prefix $(HUB) --no-audit --no-fund --silent configurable-http-proxy@5
 	@$(HUB_PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { [ "$$(id -u)" = 0 ] && \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv; }
@@ -131,7 +133,7 @@ CPP_BUILD := cpp/build
 CPP_JOBS ?= 2
 CPP_PYTHON = -DPython_EXECUTABLE=$(CURDIR)/$(BIN)/python -Dpybind11_DIR="$$($(BIN)/python -m pybind11 --cmakedir)"
 CPP_ENV = PYTHONPATH=$(CURDIR)/$(CPP_BUILD)/release/python AUTODIFF_CPP_BUILD=$(CURDIR)/$(CPP_BUILD)/release
-.PHONY: cpp-deps cpp test-cpp test-cpp-sanitize cpp-examples benchmark-cpp
+.PHONY: cpp-deps cpp cpp-sanitize test-cpp test-cpp-sanitize cpp-examples benchmark-cpp
 
 cpp-deps:
 	@missing=$$(for p in $(CPP_PACKAGES); do \
@@ -157,9 +159,12 @@ test-cpp: cpp
 	$(MAKE) --no-print-directory test-cpp-sanitize
 	$(CPP_ENV) $(BIN)/python -m pytest -p no:cacheprovider tests/test_cpp_crosscheck.py tests/test_cpp_examples.py
 
-test-cpp-sanitize: cpp-deps
+# The sanitizer build alone (.ci/run builds it beside make test).
+cpp-sanitize: cpp-deps
 	cmake -S cpp -B $(CPP_BUILD)/sanitize -DCMAKE_BUILD_TYPE=Sanitize -DAUTODIFF_PYTHON=OFF -DAUTODIFF_EXAMPLES=OFF
 	cmake --build $(CPP_BUILD)/sanitize -j $(CPP_JOBS)
+
+test-cpp-sanitize: cpp-sanitize
 	ctest --test-dir $(CPP_BUILD)/sanitize -j $(CPP_JOBS) --output-on-failure
 
 # Parts 01 and 03 in C++, on data written by numpy (cpp/examples/make_data.py).

@@ -159,7 +159,7 @@ class Lab:
             path = settings / f"{name}.jupyterlab-settings"
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(values))
-        command = make_lab_command()
+        settings_of_make, command = make_lab_command()  # its variables, then the command
         assert command[0].endswith("jupyter"), command
         self.port = free_port()
         env = environment() | {
@@ -168,6 +168,10 @@ class Lab:
             "JUPYTER_RUNTIME_DIR": str(self.state / "runtime"),
             "IPYTHONDIR": str(self.state / "ipython"),
             "MPLCONFIGDIR": str(self.state / "matplotlib"),
+        }
+        env |= {
+            name: value.replace(str(ROOT), str(self.root))
+            for name, value in settings_of_make.items()
         }
         self.log = self.state / "jupyterlab.log"
         self.process = subprocess.Popen(
