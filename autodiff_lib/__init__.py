@@ -12,7 +12,7 @@ again (``g`` is the differential of the output, ``ans`` the output)::
 
     from autodiff_lib import primitive, defvjp
     softplus = primitive(lambda x: np.logaddexp(0.0, x), "softplus")
-    defvjp(softplus, lambda g, ans, x: g * (1 - ad.exp(-ans)))
+    defvjp(softplus, lambda g, ans, x: g * -ad.expm1(-ans))  # not 1 - exp(-ans): it cancels
 
 The primitives (each with its rule in its docstring: ``help(ad.tanh)``), by kind:
 
@@ -26,7 +26,9 @@ The primitives (each with its rule in its docstring: ``help(ad.tanh)``), by kind
 
 Modules, in the order of the course: ``tensor`` (the graph node), ``registry`` (primitives
 and rules), ``primitives`` (the calculus), ``differentiation`` (the sweep, the differential
-cache, grad/jacobian/hessian/diff), ``fused`` (closed-form operators), ``checking``
+cache, grad/jacobian/hessian/diff), ``fused`` (closed-form operators), ``stable``
+(logsumexp, softmax, logcosh: formulas that neither overflow nor cancel), ``forward``
+(forward mode: ``jvp``, and ``hvp`` forward-over-reverse), ``checking``
 (finite differences). For training a network (part 03 on): ``networks`` (an MLP whose weights
 are a list of arrays), ``data`` (teacher-student samples) and ``metrics`` (mse, mae, rmae);
 for varying how it is trained (parts 06 to 09): ``training`` (the training loop, written once).
@@ -54,6 +56,7 @@ from .differentiation import (
     topological_order,
     value_and_grad,
 )
+from .forward import hvp, jvp
 from .fused import matvec
 from .optimizers import DivergenceError, OptimizationResult, gradient_descent, newton
 from .primitives import (
@@ -108,6 +111,7 @@ from .primitives import (
     where,
 )
 from .registry import defvjp, defvjp_argnum, primitive
+from .stable import log_softmax, logcosh, logsumexp, softmax
 from .tensor import Tensor, constant, value_of, variable
 
 __version__ = "0.1.0"

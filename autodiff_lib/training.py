@@ -24,6 +24,7 @@ from .differentiation import value_and_grad
 from .metrics import mse
 from .networks import mlp
 from .primitives import reshape
+from .registry import flagged
 from .tensor import value_of
 
 __all__ = ["TrainingRun", "epoch_batches", "flatten", "loss", "train", "unflatten"]
@@ -36,13 +37,33 @@ def loss(params, x, y):
 
 def epoch_batches(n_samples, batch_size, rng):
     """The index arrays of one epoch: a fresh random order of ``range(n_samples)``, cut into
-    pieces of ``batch_size`` (the last one holds the rest). ``None``: one batch of all."""
-    if batch_size is None or batch_size >= n_samples:
+    pieces of ``batch_size`` (the last one holds the rest). A ``batch_size`` of ``n_samples`` or
+    more gives one batch of all, shuffled too (as part 03's ``minibatches`` does). ``None``:
+    full-batch gradient descent, one batch of all in their order, drawing nothing from ``rng``."""
+    if batch_size is None:
         return [np.arange(n_samples)]
     if batch_size < 1:
         raise ValueError(f"epoch_batches: the batch size must be at least 1, got {batch_size}")
     shuffled = rng.permutation(n_samples)
     return np.array_split(shuffled, np.arange(batch_size, n_samples, batch_size))
+
+
+class NotKept(KeyError):
+    """Weights asked for at a step that ``train`` did not keep (printed as plain text)."""
+
+    def __str__(self):
+        return str(self.args[0])
+
+
+class Snapshots(dict):
+    """The weights ``train`` kept, by step: asking for a step it did not keep says which it did."""
+
+    def __missing__(self, step):
+        kept = ", ".join(str(k) for k in sorted(self)) or "none"
+        raise flagged(NotKept(
+            f"no weights kept at step {step!r}: train kept them at steps {kept} "
+            "(its snapshot_steps)"
+        ))  # fmt: skip
 
 
 @dataclass
@@ -79,7 +100,7 @@ def train(params, x, y, step_size, steps, batch_size=None, seed=0, record_every=
     keep = set(snapshot_steps)
     start = _full_loss(weights, x, y)
     recorded, losses = [0], [start]
-    snapshots = {0: list(weights)} if 0 in keep else {}
+    snapshots = Snapshots({0: list(weights)} if 0 in keep else {})
     limit = blow_up * max(start, np.finfo(float).tiny)
     step, diverged = 0, False
     while step < steps and not diverged:

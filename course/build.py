@@ -5,7 +5,10 @@ Every module ``course/partNN_*.py`` (an assignment, in ``source/``) or
 notebook it writes (``NOTEBOOK``, relative to the repository root) and returns its cells
 (``cells()``, made with ``course.cells``). Building a notebook runs it once in a fresh kernel,
 so a reference solution that fails its own tests never gets written, and stores the outputs of
-the cells tagged ``nbval-check-output`` for nbval to compare against on every test run.
+the cells tagged ``nbval-check-output`` for nbval to compare against on every test run. A
+lecture keeps *every* output (figures, tables, timings), so that a reader on GitHub, nbviewer
+or the course site sees the evidence its prose points to; nbval compares only the tagged cells
+(``--nbval-lax``), so the timings it stores are never compared.
 
 The notebook's metadata records a fingerprint of the cells as built. A notebook whose cells no
 longer match it was edited by hand: the build refuses to overwrite it (``--force`` does), since
@@ -86,8 +89,14 @@ def build(part) -> nbformat.NotebookNode:
     return nb
 
 
-def execute(nb, path: Path, timeout: int = 120) -> nbformat.NotebookNode:
-    """Run ``nb`` in a fresh kernel in ``path``'s folder; keep only the outputs nbval checks."""
+def is_lecture(part) -> bool:
+    """A lecture builder (``course/lectureNN_*.py``), as against an assignment's."""
+    return part.__name__.rsplit(".", 1)[-1].startswith("lecture")
+
+
+def execute(nb, path: Path, timeout: int = 120, keep_all=False) -> nbformat.NotebookNode:
+    """Run ``nb`` in a fresh kernel in ``path``'s folder; keep only the outputs nbval checks,
+    or (``keep_all``: a lecture) every output."""
     from nbclient import NotebookClient
 
     client = NotebookClient(
@@ -101,6 +110,8 @@ def execute(nb, path: Path, timeout: int = 120) -> nbformat.NotebookNode:
     client.execute()
     nb.metadata["language_info"] = {"name": "python"}  # not the version of whoever built it
     for cell in nb.cells:
+        if keep_all:
+            continue
         if cell.cell_type == "code" and CHECK_OUTPUT not in cell.metadata.get("tags", []):
             cell.outputs = []  # nbval needs the execution count of a cell with outputs
             cell.execution_count = None
@@ -131,7 +142,7 @@ def write(part, force: bool = False) -> str:
             "Move the edits into the builder, then run `python -m course.build --force`."
         )
     path.parent.mkdir(parents=True, exist_ok=True)
-    nb = execute(build(part), path)
+    nb = execute(build(part), path, keep_all=is_lecture(part))
     nbformat.write(nb, path)
     return f"{part.NOTEBOOK}: written ({state})"
 

@@ -35,17 +35,18 @@ def cells():
             1. derivatives of tensors with respect to tensors; 2. the chain rule on Jacobians;
             3. the computational graph; 4. forward against reverse accumulation;
             5. vector-Jacobian products; 6. the differential cache; 7. constants;
-            8. higher derivatives and Newton's method; 9. checking against finite differences.
+            8. higher derivatives and Newton's method; 9. checking against finite differences;
+            10. numerical stability.
         """),
         code("""
             import inspect
-            import time
 
             import matplotlib.pyplot as plt
             import numpy as np
 
             import autodiff_lib as ad
             from autodiff_lib.plotting import plot_graph, plot_growth
+            from autodiff_lib.timing import best_time, machine  # the fastest of a few runs
 
             np.set_printoptions(precision=4, suppress=True)
             rng = np.random.default_rng(0)
@@ -264,18 +265,11 @@ def cells():
         """, check_output=True),
         markdown(r"""
             Forward mode evaluates $7n$ rules, reverse mode $7$, whatever $n$. The stopwatch
-            agrees (your times will differ; the ratio grows like $n$):
+            agrees (the times stored below are from the machine the first line names; yours
+            will differ, but the ratio grows like $n$ on any machine):
         """),
         code("""
-            def best_time(run, repeats=3):
-                \"\"\"The fastest of a few runs, in seconds (the least disturbed by others).\"\"\"
-                times = []
-                for _ in range(repeats):
-                    start = time.perf_counter()
-                    run()
-                    times.append(time.perf_counter() - start)
-                return min(times)
-
+            print(machine())
             sizes = [10, 30, 100, 300, 1000]
             seconds = {"forward mode (n sweeps)": [], "reverse mode (1 sweep)": []}
             for n in sizes:
@@ -311,6 +305,55 @@ def cells():
             (`ad.jacobian` does better than this loop: it sends all $m$ cotangents through
             *one* sweep as a batch. That saves the per-node overhead, not the arithmetic;
             lecture 10 measures it.)
+
+            **Forward mode needs no tape.** Look again at `jvp` above: a node's tangent needs
+            only its inputs' values and tangents, and both exist the moment the node is
+            computed. So the tangent can be computed *alongside* the value, and both dropped
+            as soon as nothing reads them: carry a pair (value, tangent) through the program
+            (a *dual number*) and nothing of the past is kept. Reverse mode cannot do that: its
+            sweep starts at the output, after the whole program has run, so every value a
+            rule will need must be recorded first: the tape (our graph). A dual number fits in
+            a few lines:
+        """),
+        code("""
+            class Dual:
+                \"\"\"A value and its tangent: each operation makes a new pair, none is kept.\"\"\"
+                def __init__(self, value, tangent):
+                    self.value, self.tangent = value, tangent
+                def __add__(self, other):
+                    return Dual(self.value + other.value, self.tangent + other.tangent)
+                def scaled(self, c):
+                    return Dual(c * self.value, c * self.tangent)
+                def sin(self):
+                    return Dual(np.sin(self.value), np.cos(self.value) * self.tangent)
+
+            def step(x):  # x + 0.01 sin x, on a Dual or on a Tensor
+                return x + (x.sin().scaled(0.01) if isinstance(x, Dual) else 0.01 * ad.sin(x))
+
+            z = Dual(0.5, 1.0)          # x = 0.5, seeded with dx/dx = 1
+            x = ad.Tensor(0.5)
+            y = x
+            for _ in range(1000):
+                z = step(z)             # the previous pair is garbage now
+                y = step(y)             # the previous node stays in the graph
+            print(f"d x_1000 / d x_0: dual numbers {z.tangent:.12f}, "
+                  f"reverse mode {ad.value_of(ad.diff(y, x)):.12f}")
+            print(f"kept: dual numbers 1 pair; reverse mode {len(ad.topological_order(y))} nodes")
+        """, check_output=True),
+        markdown(r"""
+            The library's forward mode, `ad.jvp(f, x, v)`, returns $f(x)$ and $Jv$. It walks
+            the recorded graph in the order the values were computed, with one table of
+            tangent rules keyed by primitive (`autodiff_lib/forward.py`, the mirror of the
+            VJPs; a primitive without an entry gets one derived from its VJP, which is linear
+            in the cotangent). It walks a graph rather than carrying pairs so that it can also
+            run over a *recorded gradient*: that gives the Hessian-vector products of
+            section 8.
+        """),
+        code("""
+            value, column = ad.jvp(lambda s: ad.tanh(s * a), 0.3, 1.0)
+            print("ad.jvp: the whole column in one sweep:", np.allclose(column, rows))
+        """, check_output=True),
+        markdown(r"""
 
             ## 5. Vector-Jacobian products instead of Jacobians
 
@@ -373,9 +416,51 @@ def cells():
         """),
         markdown(r"""
             $3k$ against $3(2^k - 1)$: linear against exponential (on a log scale, exponential
-            growth is a straight line). Every neural network shares subexpressions (each
-            activation feeds every unit of the next layer), so without the cache nothing
-            deep could be trained.
+            growth is a straight line).
+
+            Where does the blow-up come from in a network? Not from a layer's matrix product:
+            each activation does feed every unit of the next layer, but all of that happens
+            *inside* one `matmul` node, whose rule handles it at once. In a plain stack of
+            layers $z \leftarrow \tanh(z W_i)$ every node is read exactly once, so there is one
+            path to each node and the cache saves nothing. Paths multiply where a **value is
+            reused**: a residual connection $z \leftarrow z + \tanh(z W_i)$ reads $z$ twice,
+            and twelve such blocks make $2^{12}$ paths:
+        """),
+        code("""
+            weights = [rng.normal(size=(4, 4)) / 2 for _ in range(12)]  # 12 layers
+            batch = rng.normal(size=(3, 4))
+
+            def plain_mlp(Ws, x):
+                for W in Ws:
+                    x = ad.tanh(x @ W)
+                return ad.sum(x)
+
+            def residual_net(Ws, x):
+                for W in Ws:
+                    x = x + ad.tanh(x @ W)
+                return ad.sum(x)
+
+            print(f"{'12 layers':<14} {'with the cache':>15} {'without':>9}")
+            for net in [plain_mlp, residual_net]:
+                rules = []
+                for enabled in [True, False]:
+                    with ad.differential_cache(enabled), ad.count_operations() as ops:
+                        ad.grad(net)(weights, batch)  # w.r.t. all 12 weight matrices
+                    rules.append(ops.rule_evaluations)
+                print(f"{net.__name__:<14} {rules[0]:15d} {rules[1]:9d}")
+        """, check_output=True),
+        markdown(r"""
+            The cache is what makes residual networks (and anything else that reuses a value:
+            attention reads its input three times, a recurrent network its weights at every
+            step) trainable by reverse mode.
+
+            *Standard names.* What this course calls the **differential** of a node, $dy/dv$
+            flowing backwards, is its **adjoint** $\bar v$ (in the AD literature, Griewank and
+            Walther) or its **cotangent** (JAX's word: `jax.vjp` pulls cotangents back).
+            The **differential cache** is **adjoint accumulation**: the memoization of partial
+            adjoints, each node's adjoint summed over its consumers before it is used, which is
+            what every reverse-mode implementation does (PyTorch's `InputBuffer`, HIPS autograd's
+            `outgrads` dictionary, needle's `node_to_output_grads_list`).
 
             ## 7. Constants
 
@@ -434,6 +519,31 @@ def cells():
             (`ad.newton` does this with a stopping rule; part 01 compares it with gradient
             descent.)
 
+            **Hessian-vector products, forward-over-reverse.** The Hessian of $n$ weights has
+            $n^2$ entries and costs $n$ cotangents. Iterative solvers such as conjugate
+            gradients never need it, only products $Hv$. Record the gradient as a graph
+            (`ad.diff(f(x), x)`, as for the Hessian) and push the tangent $v$ *forward*
+            through it: $Hv = \frac{d}{d\varepsilon} \nabla f(x + \varepsilon v)$, one forward
+            sweep over a graph about twice the size of $f$'s. `ad.hvp(f, x, v)` does that
+            (JAX: `jax.jvp(jax.grad(f), (x,), (v,))`):
+        """),
+        code("""
+            n = 300
+            M = rng.normal(size=(n, n)) / np.sqrt(n)
+            f = lambda x: ad.sum(ad.tanh(M @ x) ** 2) + ad.sum(x ** 2) / 2
+            x0, v = rng.normal(size=(2, n))
+            print("H v equals the Hessian times v:",
+                  np.allclose(ad.hvp(f, x0, v), ad.hessian(f)(x0) @ v))
+            print(f"floats: the Hessian {n * n}, a Hessian-vector product {n}")
+        """, check_output=True),
+        code("""
+            print(machine())
+            for label, run in [("ad.hessian(f)(x) @ v", lambda: ad.hessian(f)(x0) @ v),
+                               ("ad.hvp(f, x, v)", lambda: ad.hvp(f, x0, v))]:
+                print(f"{label:<21} {1e3 * best_time(run):7.1f} ms")
+        """, ignore_output=True),
+        markdown(r"""
+
             ## 9. Checking a gradient against finite differences
 
             A new derivative rule should be checked. The central difference
@@ -464,12 +574,30 @@ def cells():
             `ad.check_grad(f, x, order)` compares reverse mode with central differences in a
             few random directions, for the derivatives up to `order`, and raises
             `GradientCheckError` if they disagree. Below, a new primitive, `softplus`
-            $= \log(1 + e^x)$, is registered twice: once with its correct rule (the derivative
-            is the logistic function, $1 - e^{-\text{softplus}(x)}$), once with a mistake.
+            $= \log(1 + e^x)$, is registered twice: once with its correct rule, once with a
+            mistake. Its derivative is the logistic function $\sigma(x) = 1 - e^{-\text{ans}}$
+            (with $\text{ans} = \text{softplus}(x)$), but *written* that way it loses every
+            digit for negative $x$: there $\text{ans} \approx e^x$ is tiny, $e^{-\text{ans}}$
+            rounds to a number within $10^{-16}$ of 1, and the subtraction cancels. The same
+            number written as $-\operatorname{expm1}(-\text{ans})$ (`expm1`$(u) = e^u - 1$,
+            computed without forming $e^u$) keeps full precision:
+        """),
+        code("""
+            sigmoid = lambda x: 1 / (1 + np.exp(-x))
+            print(f"{'x':>5} {'rel. error of 1 - exp(-ans)':>28} {'of -expm1(-ans)':>16}")
+            for x in [-20.0, -30.0, -35.0, -37.0, -40.0]:
+                ans = np.logaddexp(0.0, x)
+                cancelled, kept = 1 - np.exp(-ans), -np.expm1(-ans)
+                print(f"{x:5.0f} {abs(cancelled / sigmoid(x) - 1):28.2e} "
+                      f"{abs(kept / sigmoid(x) - 1):16.2e}")
+        """, check_output=True),
+        markdown(r"""
+            (At $x = -40$ the first form returns exactly 0, a relative error of 1.) The rule
+            is written with the library's `expm1`, so it is differentiable again:
         """),
         code("""
             softplus = ad.primitive(lambda x: np.logaddexp(0.0, x), "softplus")
-            ad.defvjp(softplus, lambda g, ans, x: g * (1 - ad.exp(-ans)))
+            ad.defvjp(softplus, lambda g, ans, x: g * -ad.expm1(-ans))
 
             wrong = ad.primitive(lambda x: np.logaddexp(0.0, x), "softplus_wrong")
             ad.defvjp(wrong, lambda g, ans, x: g * ad.exp(-ans))  # 1 - ... forgotten
@@ -484,6 +612,125 @@ def cells():
                 print("softplus_wrong:", type(error).__name__, "raised")
         """, check_output=True),
         markdown(r"""
+            ## 10. Numerical stability
+
+            A formula can be right on paper and wrong in floating point, and so can its
+            derivative. Four cases every AD user meets, and what the library gives for each
+            (`autodiff_lib/stable.py`, and `log1p`/`expm1` among the primitives).
+
+            **log-sum-exp and softmax.** $\log \sum_i e^{x_i}$ overflows as soon as some
+            $x_i > 709$ ($e^{710}$ is infinite in float64). Shifting by the largest entry $m$
+            changes nothing on paper, $m + \log \sum_i e^{x_i - m}$, but now every exponent
+            is at most 0 and the largest term is exactly 1. `ad.logsumexp` is a primitive
+            computed that way, with the rule $\partial/\partial x_i = e^{x_i - \text{ans}}$,
+            the softmax, stable for the same reason; `ad.softmax(x)` is
+            `exp(x - logsumexp(x))`:
+        """),
+        code("""
+            x = np.array([1000.0, 999.0, 0.0])
+            with np.errstate(over="ignore", invalid="ignore"):
+                naive_lse = np.log(np.sum(np.exp(x)))
+                naive_softmax = np.exp(x) / np.sum(np.exp(x))
+            print("log sum exp:  naive", naive_lse, "  stable", ad.logsumexp(x))
+            print("softmax:      naive", naive_softmax, "  stable", ad.softmax(x))
+            print("its gradient:", ad.grad(ad.logsumexp)(x))
+        """, check_output=True),
+        markdown(r"""
+            **log1p and expm1.** Near 0, $\log(1 + u)$ and $e^u - 1$ cancel: $1 + u$ rounds
+            $u$ to 16 digits *of 1*, not of $u$. `ad.log1p(u)` and `ad.expm1(u)` compute them
+            directly (section 9's softplus rule needed `expm1`).
+
+            **log cosh.** Part 02's landscape is built from $\log\cosh x$. Written so, it
+            fails at both ends: for $|x| > 710$, $\cosh x$ is infinite and the gradient
+            $\sinh x / \cosh x$ is $\infty/\infty$ = NaN; for tiny $|x|$, $\cosh x$ rounds to
+            1 and the value to 0, which is what stalls a minimization below a tolerance of about
+            $10^{-7}$. `ad.logcosh` is a primitive computed as
+            $\operatorname{log1p}(2\sinh^2(x/2))$ (no cancellation: $\cosh x - 1 =
+            2\sinh^2(x/2)$), or $|x| - \log 2 + \operatorname{log1p}(e^{-2|x|})$ for large
+            $|x|$, with the closed-form rule $g \tanh x$:
+        """),
+        code("""
+            xs = np.array([1e-9, 1e-4, 3.0, 800.0])
+            with np.errstate(over="ignore", invalid="ignore"):
+                naive = np.log(np.cosh(xs))
+                naive_grad = ad.grad(lambda x: ad.sum(ad.log(ad.cosh(x))))(xs)
+            stable, stable_grad = ad.logcosh(xs), ad.grad(lambda x: ad.sum(ad.logcosh(x)))(xs)
+            print(f"{'x':>6} {'log(cosh(x))':>17} {'ad.logcosh':>17} {'x²/2 - x⁴/12':>17}"
+                  f" {'its gradient':>12} {'ad.logcosh':>11}")
+            for row in zip(xs, naive, stable, naive_grad, stable_grad):
+                x = row[0]
+                series = f"{x ** 2 / 2 - x ** 4 / 12:17.10g}" if x < 1 else ""
+                print("{:6.0e} {:17.10g} {:17.10g} {:>17} {:12.4g} {:11.4g}".format(
+                    x, row[1], row[2], series, *row[3:]))
+        """, check_output=True),
+        markdown(r"""
+            **NaN through `where`.** Entropy terms $p \log p$ are 0 at $p = 0$, so one writes
+            `where(p > 0, p * log(p), 0)`. The value is right. The gradient is NaN: the
+            backward sweep runs through *both* branches, `where` sends the zero cotangent
+            $g = 0$ into the unused one, and there `log`'s rule computes $g / p = 0 / 0$. Zero
+            times infinity is NaN, not zero, and one NaN poisons every sum it enters. The fix
+            is a second `where` on the *input*, so that the unused branch never sees a bad
+            value (JAX's FAQ calls this the double-`where` trick; PyTorch and autograd behave
+            alike):
+        """),
+        code("""
+            p = np.array([0.0, 0.25, 0.75])
+
+            def entropy_naive(p):
+                return -ad.sum(ad.where(p > 0, p * ad.log(p), 0.0))
+
+            def entropy_safe(p):
+                safe = ad.where(p > 0, p, 1.0)          # log never sees a zero
+                return -ad.sum(ad.where(p > 0, p * ad.log(safe), 0.0))
+
+            with np.errstate(divide="ignore", invalid="ignore"):
+                print("value:   naive", entropy_naive(p), "  safe", entropy_safe(p))
+                print("gradient naive:", ad.grad(entropy_naive)(p))
+            print("gradient safe: ", ad.grad(entropy_safe)(p))
+        """, check_output=True),
+        markdown(r"""
+            **A primitive with its own rule, in three libraries.** `ad.logcosh` is a
+            primitive with a hand-written rule because the rule the chain rule would derive
+            from its stable formula is longer and no more accurate than $g \tanh x$. The
+            same step in the libraries this course compares itself with:
+
+            ```python
+            # autodiff_lib (and HIPS autograd: @primitive, then defvjp, the same shape)
+            logcosh = ad.primitive(stable_logcosh, "logcosh")
+            ad.defvjp(logcosh, lambda g, ans, x: g * ad.tanh(x))
+
+            # JAX
+            @jax.custom_vjp
+            def logcosh(x):
+                return stable_logcosh(x)
+            def logcosh_fwd(x):                  # the value, and what the rule needs
+                return stable_logcosh(x), x
+            def logcosh_bwd(x, g):               # a tuple: one cotangent per input
+                return (g * jnp.tanh(x),)
+            logcosh.defvjp(logcosh_fwd, logcosh_bwd)
+
+            # PyTorch
+            class LogCosh(torch.autograd.Function):
+                @staticmethod
+                def forward(ctx, x):
+                    ctx.save_for_backward(x)     # what backward needs: our rule's arguments
+                    return stable_logcosh(x)
+                @staticmethod
+                def backward(ctx, g):
+                    (x,) = ctx.saved_tensors
+                    return g * torch.tanh(x)
+            logcosh = LogCosh.apply
+            ```
+
+            What differs is what the rule may see: our rules (and autograd's) receive the
+            output and every input; JAX's `fwd` chooses the *residuals* explicitly, and
+            PyTorch's `ctx.save_for_backward` does the same. JAX's rule must be written with
+            `jnp` to differentiate again (as ours with `ad.`); PyTorch's `backward` is
+            differentiable again when it uses differentiable torch operations (and
+            `torch.autograd.gradcheck` with `gradgradcheck` checks both orders, as our
+            `check_grad(..., order=2)`). JAX also has `jax.custom_jvp`, a forward-mode rule
+            from which it derives reverse mode, often the better choice there.
+
             ## What this lecture showed
 
             * $dy/dx$ has shape $S_y + S_x$; the chain rule contracts over every axis of the
@@ -497,6 +744,9 @@ def cells():
             * The differential cache makes the cost one rule per edge instead of one per path.
             * Constants prune the graph; rules written with the library's functions give
               Hessians for Newton's method; finite differences check it all.
+            * Forward mode needs no tape; forward over reverse gives Hessian-vector products.
+            * Stable formulas (logsumexp, log1p, expm1, logcosh) and a second `where` keep
+              values and gradients finite.
 
             Next: part 01, Newton's method against gradient descent. Lecture 10 goes through
             what real frameworks do beyond this; lecture 11 what a C++ port needs.

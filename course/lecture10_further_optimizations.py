@@ -15,9 +15,10 @@ SUMMARY = [  # optimization, what it saves, autodiff_lib, PyTorch, JAX, autograd
     ("fusion", "overhead, passes over memory", "primitives written by hand (`matvec`)",
      "`torch.compile`, fused operators", "XLA under `jax.jit`", "by hand"),
     ("CSE, constant folding", "repeated work", "by hand; constants skip the sweep",
-     "`torch.compile`, `torch.jit.freeze`", "XLA passes", "by hand"),
+     "`torch.compile` (FX passes), `torch.export` then its passes", "XLA passes", "by hand"),
     ("JIT compilation", "Python overhead", "none (trace and replay above)",
-     "`torch.compile`, `torch.jit.trace`", "`jax.jit`", "none"),
+     "`torch.compile` (guards, graph breaks); `torch.export` ahead of time", "`jax.jit`",
+     "none"),
     ("memory reuse", "allocations, peak memory", "reference counting frees the graph",
      "caching allocator, saved tensors freed early", "buffer planning, donation",
      "reference counting"),
@@ -46,17 +47,18 @@ def cells():
             Python, every result becomes a node of a graph kept in Python objects, and the
             backward sweep walks that graph one rule at a time. Frameworks used in practice
             keep the same idea (a graph of primitives, vector-Jacobian products, the
-            differential cache) and then work hard to make it fast. This lecture goes through
-            what they do, measures each idea on a small experiment with our library where one
-            fits, and says where PyTorch, JAX and HIPS autograd (the library `autodiff_lib`
-            resembles most) do it:
+            differential cache, known elsewhere as adjoint accumulation) and then work hard to
+            make it fast. This lecture goes through what they do, measures each idea on a small
+            experiment with our library where one fits, and says where PyTorch, JAX and HIPS
+            autograd (the library `autodiff_lib` resembles most) do it:
 
             1. where the time goes; 2. operator fusion; 3. graph rewriting: common
             subexpressions and constant folding; 4. just-in-time compilation; 5. memory reuse
             and checkpointing; 6. batching cotangents for Jacobians and Hessians; 7. GPUs.
 
             Times depend on your machine and change from run to run; operation counts and
-            memory peaks do not. Every timing takes the fastest of a few runs.
+            memory peaks do not. Every timing takes the fastest of a few runs. The times stored
+            in this notebook come from the machine named above the first table of them.
         """),
         code("""
             import os
@@ -65,7 +67,6 @@ def cells():
             for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
                 os.environ.setdefault(name, "1")
 
-            import time
             import tracemalloc
 
             import matplotlib.pyplot as plt
@@ -73,19 +74,10 @@ def cells():
 
             import autodiff_lib as ad
             from autodiff_lib.plotting import plot_graph, plot_growth
+            from autodiff_lib.timing import best_time, machine  # the fastest of a few runs
 
             np.set_printoptions(precision=4, suppress=True)
             rng = np.random.default_rng(0)
-
-
-            def best_time(run, repeats=5):
-                \"\"\"The fastest of a few runs, in seconds (the least disturbed by others).\"\"\"
-                times = []
-                for _ in range(repeats):
-                    start = time.perf_counter()
-                    run()
-                    times.append(time.perf_counter() - start)
-                return min(times)
         """),
         markdown(r"""
             ## 1. Where the time goes
@@ -97,6 +89,7 @@ def cells():
             graph bookkeeping) on top of numpy's:
         """),
         code("""
+            print(machine())
             print(f"{'elements':>9} {'np.tanh':>10} {'ad.tanh':>10}   (microseconds per call)")
             for n in [1, 100, 10_000, 1_000_000]:
                 x = rng.normal(size=n)
@@ -236,9 +229,13 @@ def cells():
             *Where.* **JAX**: under `jax.jit` XLA's simplification passes fold constants,
             eliminate common subexpressions and simplify algebra (`x * 1`, transposes of
             transposes) before generating code. **PyTorch**: `torch.compile` runs such passes
-            on its FX graph; `torch.jit.freeze` folds constants and parameters of a TorchScript
-            model for inference. **autograd**: none; it runs the Python program as written,
-            so CSE and folding are the programmer's job (as in `softmax_shared`).
+            on its FX graph (the Inductor backend also folds constants and, with
+            `torch._inductor.config.freezing`, the frozen parameters of an inference model);
+            a graph captured ahead of time with `torch.export` is rewritten by the same kind of
+            passes. (TorchScript's `torch.jit.freeze` did this for scripted models; TorchScript
+            is deprecated in favour of `torch.export`.) **autograd**: none; it runs the Python
+            program as written, so CSE and folding are the programmer's job (as in
+            `softmax_shared`).
 
             ## 4. Just-in-time compilation
 
@@ -331,12 +328,22 @@ def cells():
         markdown(r"""
             *Where.* **JAX**: `jax.jit` traces with abstract values, so a Python `if` on a
             traced value raises an error instead of freezing silently; branches are written
-            with `jax.lax.cond`, loops with `jax.lax.scan`. **PyTorch**: `torch.jit.trace`
-            freezes branches like our trace (with a `TracerWarning`); `torch.compile`
-            (TorchDynamo) captures Python bytecode, guards on the values and shapes it assumed,
-            and recompiles or falls back to eager Python (a *graph break*) when they change.
-            **autograd**: none; it re-runs the Python function on every call, which is why it
-            is always right and never fast.
+            with `jax.lax.cond`, loops with `jax.lax.scan`; a new input shape or a new value of
+            an argument marked static compiles again. **PyTorch**: `torch.compile`
+            (TorchDynamo) captures Python bytecode, not a trace: it records **guards**, the
+            assumptions the graph was built on (input shapes, dtypes, devices, the values of
+            Python constants and globals it read), checks them on every call, and
+            **recompiles** when one fails (after a few recompilations it marks the dimension
+            dynamic, or gives up and runs eagerly). Where the code branches on the *data* of a
+            tensor (`if x.sum() > 0`) it cannot know the branch while tracing: it ends the
+            graph there (a **graph break**), runs that Python eagerly, and starts a new graph
+            after it (`torch._dynamo.explain` lists the breaks; `fullgraph=True` makes them an
+            error). `torch.export` captures one whole graph ahead of time for deployment, with
+            data-dependent branches written as `torch.cond`. The older `torch.jit.trace`
+            froze branches silently like our trace (with a `TracerWarning`); TorchScript
+            (`torch.jit.trace`, `torch.jit.script`, `torch.jit.freeze`) is deprecated in favour
+            of `torch.compile` and `torch.export`. **autograd**: none; it re-runs the Python
+            function on every call, which is why it is always right and never fast.
 
             ## 5. Memory: reuse, and checkpointing
 
@@ -376,8 +383,9 @@ def cells():
             **Checkpointing** trades time for memory: keep only every $k$-th activation during
             the forward pass, and during the backward pass recompute each segment of $k$ layers
             from its checkpoint, differentiate it, and drop it again. For a network of $L$
-            layers, memory falls from $L$ activations to about $L/k + k$ (smallest near
-            $k = \sqrt{L}$), at the price of a second forward pass. Below, $L = 64$ layers
+            layers, memory falls from all $L$ layers' activations to $L/k$ checkpoints plus one
+            segment's $k$ layers, at the price of a second forward pass (below: how much one
+            layer keeps, and where the minimum lies). Below, $L = 64$ layers
             $z \leftarrow \tanh(z W_i)$; the checkpointed gradient with respect to all weights
             is built from `ad.grad` on one segment at a time, its cotangent passed from the
             segment after it:
@@ -419,30 +427,60 @@ def cells():
         """, check_output=True),
         code("""
             ks = [1, 2, 4, 8, 16, 32, 64]
-            print(f"{'':<14} {'peak MB':>8} {'layer evaluations':>18} {'ms':>7}")
             layer_evaluations[0] = 0
             peak = peak_megabytes(lambda: ad.grad(deep_loss)(Ws, x0))
-            evaluations = layer_evaluations[0]
-            seconds = best_time(lambda: ad.grad(deep_loss)(Ws, x0), 3)
-            print(f"{'store all':<14} {peak:8.1f} {evaluations:18d} {1e3 * seconds:7.2f}")
+            print(f"{'':<14} {'peak MB':>8} {'layer evaluations':>18}")
+            print(f"{'store all':<14} {peak:8.1f} {layer_evaluations[0]:18d}")
             peaks = []
             for k in ks:
                 layer_evaluations[0] = 0
                 peaks.append(peak_megabytes(lambda: checkpointed_grad(Ws, x0, k)))
-                evaluations = layer_evaluations[0]
-                seconds = best_time(lambda: checkpointed_grad(Ws, x0, k), 3)
-                print(f"{'checkpoint k=' + str(k):<14} {peaks[-1]:8.1f} {evaluations:18d} "
-                      f"{1e3 * seconds:7.2f}")
-            plot_growth(ks, {"checkpointed": peaks, "store all": [peak] * len(ks)},
-                        "segment length k", "peak memory (MB)", logx=True)
-            plt.show()
-        """, ignore_output=True),
+                print(f"{'checkpoint k=' + str(k):<14} {peaks[-1]:8.1f} {layer_evaluations[0]:18d}")
+        """),
         markdown(r"""
             Each checkpointed run evaluates every layer twice (the `layer evaluations` column
-            counts the first pass, then the recomputation); its peak memory is smallest for
-            $k$ near $\sqrt{L} = 8$, a fraction of storing everything. (With $k = L$ there is
-            one segment: everything is stored, as without checkpointing.)
+            counts the first pass, then the recomputation). With $k = L$ there is one segment:
+            everything is stored, as without checkpointing.
 
+            Where is the peak smallest? Count arrays of one activation's size
+            ($256 \times 64$ floats, 131 kB). While segment $j$ is differentiated, memory holds
+            the $L/k$ checkpoints and the recorded segment, in which **each layer keeps two
+            arrays**: the product $zW_i$ (the input of `tanh`) and the output of `tanh`. So
+
+            $$\text{memory}(k) \approx \Big(\frac{L}{k} + 2k\Big) \cdot 131 \text{ kB},
+              \qquad \frac{d}{dk}\Big(\frac{L}{k} + 2k\Big) = 0 \iff k = \sqrt{L/2}
+              \approx 5.7,$$
+
+            not $\sqrt{L} = 8$ (which would hold if each layer kept one array). The powers of
+            two nearest 5.7 are 4 and 8, where the model gives the same 24 arrays; the
+            measurement breaks the tie, because memory that grows with $k$ and is not in the
+            model (the segment's weight gradients, the sweep's temporaries) favours the
+            shorter segment:
+        """),
+        code("""
+            model = [(L / k + 2 * k) * x0.nbytes / 1e6 for k in ks]
+            best = ks[int(np.argmin(peaks))]
+            print(f"smallest measured peak at k = {best}; the model's optimum "
+                  f"k = sqrt(L/2) = {np.sqrt(L / 2):.1f}")
+        """, check_output=True),
+        code("""
+            ax = plot_growth(ks, {"checkpointed (measured)": peaks,
+                                  "model (L/k + 2k) arrays": model,
+                                  "store all (measured)": [peak] * len(ks)},
+                             "segment length k", "peak memory (MB)", logx=True)
+            ax.plot([best], [min(peaks)], "k*", markersize=14,
+                    label=f"measured minimum, k = {best}")
+            ax.legend(fontsize="small")
+            plt.show()
+        """),
+        code("""
+            seconds = {"store all": best_time(lambda: ad.grad(deep_loss)(Ws, x0), 3)}
+            for k in ks:
+                seconds[f"checkpoint k={k}"] = best_time(lambda: checkpointed_grad(Ws, x0, k), 3)
+            for label, s in seconds.items():
+                print(f"{label:<14} {1e3 * s:7.2f} ms")
+        """, ignore_output=True),
+        markdown(r"""
             *Where.* Reuse: **PyTorch** frees each tensor saved for backward as soon as the
             backward pass has used it, and its CUDA caching allocator hands freed blocks to the
             next tensor without asking the driver; in-place operations (`add_`) write into an
@@ -459,18 +497,29 @@ def cells():
             A Jacobian of $f: \mathbb{R}^n \to \mathbb{R}^m$ needs $m$ vector-Jacobian
             products, one per row. The rules are linear in the cotangent, so all $m$ can flow
             through **one** sweep as a batch: the seed is the $m \times m$ identity, and each
-            rule works on a leading batch axis. That is what `ad.jacobian` does; HIPS autograd's
-            `jacobian` instead maps the VJP over the rows, one sweep each:
+            rule works on a leading batch axis. That is what `ad.jacobian` does. Against it,
+            two loops of one cotangent at a time: `jacobian_row_by_row` calls `ad.grad` once
+            per row, so it **reruns the forward pass** every time; HIPS autograd's `jacobian`
+            records the forward pass **once** (`make_vjp`) and loops only the backward sweep
+            over the rows, as `jacobian_forward_once` does. The same three ways for the
+            Hessian, where the "forward pass" is itself a recorded gradient:
         """),
         code("""
             n = 50
             A1, A2 = rng.normal(size=(2, n, n)) / np.sqrt(n)
+            forward_passes = [0]
 
             def f(x):
+                forward_passes[0] += 1
                 return ad.tanh(A2 @ ad.tanh(A1 @ x))
 
             def jacobian_row_by_row(f, x):
                 return np.array([ad.grad(lambda x: f(x)[i])(x) for i in range(len(x))])
+
+            def jacobian_forward_once(f, x):  # HIPS autograd's jacobian
+                x = ad.Tensor(x)
+                y = f(x)                       # recorded once
+                return np.array([ad.value_of(ad.diff(y[i], x)) for i in range(len(y))])
 
             def scalar(x):
                 return ad.sum(f(x) ** 2)
@@ -479,28 +528,42 @@ def cells():
                 return np.array([ad.grad(lambda x: ad.sum(ad.grad(g)(x) * e))(x)
                                  for e in np.eye(len(x))])
 
+            def hessian_forward_once(g, x):   # HIPS autograd's hessian: jacobian(jacobian(g))
+                x = ad.Tensor(x)
+                gradient = ad.diff(g(x), x)    # the gradient, recorded once as a graph
+                return np.array([ad.value_of(ad.diff(gradient[i], x)) for i in range(len(x))])
+
             x0 = rng.normal(size=n)
             experiments = {
                 "Jacobian, batched": lambda: ad.jacobian(f)(x0),
                 "Jacobian, row by row": lambda: jacobian_row_by_row(f, x0),
+                "Jacobian, forward once": lambda: jacobian_forward_once(f, x0),
                 "Hessian, batched": lambda: ad.hessian(scalar)(x0),
                 "Hessian, row by row": lambda: hessian_row_by_row(scalar, x0),
+                "Hessian, forward once": lambda: hessian_forward_once(scalar, x0),
             }
-            print("same Jacobian:", np.allclose(ad.jacobian(f)(x0), jacobian_row_by_row(f, x0)),
-                  " same Hessian:", np.allclose(ad.hessian(scalar)(x0),
-                                                hessian_row_by_row(scalar, x0)))
+            results = {name: run() for name, run in experiments.items()}
+            print("same Jacobians:", all(np.allclose(results[k], results["Jacobian, batched"])
+                                         for k in results if k.startswith("Jacobian")),
+                  " same Hessians:", all(np.allclose(results[k], results["Hessian, batched"])
+                                         for k in results if k.startswith("Hessian")))
+            print(f"{'':<23} {'forward passes of f':>19} {'rule evaluations':>16}")
             for name, run in experiments.items():
+                forward_passes[0] = 0
                 with ad.count_operations() as ops:
                     run()
-                print(f"{name:<21} {ops.rule_evaluations:5d} rule evaluations")
+                print(f"{name:<23} {forward_passes[0]:19d} {ops.rule_evaluations:16d}")
         """, check_output=True),
         code("""
             for name, run in experiments.items():
-                print(f"{name:<21} {1e3 * best_time(run, 3):8.2f} ms")
+                print(f"{name:<23} {1e3 * best_time(run, 3):8.2f} ms")
         """, ignore_output=True),
         markdown(r"""
-            The arithmetic is the same; the batched sweep pays the per-rule overhead once
-            instead of $m$ times, and numpy works on bigger arrays.
+            The rule evaluations of the loops grow like $m$ times one sweep's; the batched
+            sweep evaluates each rule once, on $m$ cotangents at a time, so its arithmetic is
+            the loops' (each of its rules multiplies an $m$-row batch) but its per-rule
+            overhead is paid once. Recording the forward pass once saves the $m - 1$ repeated
+            forward passes; for the Hessian that repeated "forward pass" is a whole gradient.
 
             *Where.* **JAX**: `jax.jacrev` is `vmap` of the VJP over the basis, `jax.jacfwd`
             `vmap` of the JVP, and `jax.hessian` is `jacfwd(jacrev(f))`; `vmap` batches any
@@ -532,33 +595,48 @@ def cells():
                   f"{1e9 * per_element:.2f} ns per element")
         """, ignore_output=True),
         markdown(r"""
+            The CPU here is **one core**: the first cell of this lecture pins numpy (and its
+            BLAS) to one thread, so that timings are not a race between threads. A server CPU
+            has tens of cores, and an elementwise operation spread over all of them runs up to
+            that many times faster (until memory bandwidth limits it), so every CPU-against-GPU
+            ratio below is against one core.
+
             No GPU is needed to run this course, so the GPU curves below are a **model**, not a
             measurement, with round numbers of the kind vendors publish for a current data
             center GPU (assumptions, change them): a launch overhead of 5 µs; 2 TB/s of memory
             bandwidth, so reading and writing 16 bytes per element take 8 ps per element; and,
-            when the data start in the CPU's memory, a copy over PCIe at 25 GB/s each way.
+            when the data start in the CPU's memory, a copy each way over PCIe. A copy costs a
+            fixed **latency** (about 10 µs: the driver call, pinning or staging the pages, the
+            DMA set-up) plus its bytes over the link's bandwidth: PCIe 4.0 ×16 moves about
+            25 GB/s in practice (32 GB/s on paper), PCIe 5.0 ×16, the link of an H100 PCIe
+            card, about 50 (64 on paper). The model uses PCIe 5.0:
         """),
         code("""
-            launch, bandwidth, pcie = 5e-6, 2e12, 25e9   # assumed, not measured
+            launch, bandwidth = 5e-6, 2e12               # assumed, not measured
+            copy_latency, pcie = 10e-6, 50e9             # per copy; PCIe 5.0 x16 in practice
             n = np.array(sizes, float)
             gpu_resident = launch + 16 * n / bandwidth
-            gpu_with_copies = gpu_resident + 16 * n / pcie
+            gpu_with_copies = gpu_resident + 2 * (copy_latency + 8 * n / pcie)  # there and back
             plot_growth(sizes, {"CPU, one core (measured)": cpu,
                                 "GPU, data on the GPU (model)": gpu_resident,
                                 "GPU, copied there and back (model)": gpu_with_copies},
                         "elements", "seconds per tanh", logx=True)
             plt.show()
-            faster = n[gpu_resident < cpu]
-            print(f"in this model the GPU wins from about {faster.min():.0e} elements on"
-                  if faster.size else "in this model the GPU never wins here")
+            for label, gpu in [("on the GPU", gpu_resident), ("with copies", gpu_with_copies)]:
+                faster = n[gpu < cpu]
+                print(f"in this model the GPU ({label}) wins from about {faster.min():.0e} "
+                      f"elements, by {cpu[-1] / gpu[-1]:.0f}x at {n[-1]:.0e}"
+                      if faster.size else f"in this model the GPU ({label}) never wins here")
         """, ignore_output=True),
         markdown(r"""
-            Small arrays: the launch overhead dominates, and the CPU wins. Large arrays: the
-            GPU's throughput wins, by orders of magnitude, *if* the data stay on the GPU; a
-            copy per operation gives much of it back. Hence what frameworks do: keep tensors
-            on the device for the whole training loop, launch fewer and bigger kernels (fusion,
-            section 2), batch (section 6), and launch asynchronously so the Python program runs
-            ahead of the GPU.
+            Small arrays: the launch overhead (and each copy's latency) dominates, and the CPU
+            wins. Large arrays: the GPU's throughput wins, by the factor printed above
+            (hundreds or more against one core; divide by the cores of a whole CPU), *if* the data
+            stay on the GPU; a copy per operation gives most of it back, since PCIe moves
+            data 40 times slower than the GPU's own memory. Hence what frameworks do: keep
+            tensors on the device for the whole training loop, launch fewer and bigger
+            kernels (fusion, section 2), batch (section 6), and launch asynchronously so the
+            Python program runs ahead of the GPU.
 
             *Where.* **PyTorch**: tensors live on a device (`x.to("cuda")`), kernels are queued
             on CUDA streams while Python continues, and CUDA graphs

@@ -47,13 +47,12 @@ def cells():
 
             import matplotlib.pyplot as plt
             import numpy as np
-            from tqdm.auto import tqdm
-
             import autodiff_lib as ad
             from autodiff_lib.data import teacher_student
             from autodiff_lib.metrics import rmae
             from autodiff_lib.networks import init_mlp
             from autodiff_lib.plotting import plot_fit, plot_loss_curve
+            from autodiff_lib.progress import progress_bar
 
             np.set_printoptions(precision=4, suppress=True)
         """,
@@ -222,13 +221,22 @@ def cells():
             ### Exercise 2 ({points}): the mean squared error
 
             Write `mse(prediction, target)` for two arrays of the same shape, with
-            `autodiff_lib`'s functions so that it can be differentiated.
+            `autodiff_lib`'s functions so that it can be differentiated. Here both are
+            $(n, 1)$: the network's output and `y` hold one row per sample. If the shapes
+            differ, **raise a `ValueError`**: numpy would otherwise broadcast silently, and a
+            prediction of shape $(20, 1)$ against a target of shape $(20,)$ would compare every
+            prediction with every target, a $(20, 20)$ array, and return a wrong loss without
+            a word. (`np.shape` gives the shape of an array and of the library's Tensors alike;
+            `autodiff_lib.metrics.mse` refuses the same way.)
         """),
         solution(
             """
             def mse(prediction, target):
                 \"\"\"Mean squared error between two arrays of the same shape.\"\"\"
                 ### BEGIN SOLUTION
+                if np.shape(prediction) != np.shape(target):
+                    raise ValueError(f"mse: shapes {np.shape(prediction)} and {np.shape(target)} "
+                                     "differ")
                 return ad.mean((prediction - target) ** 2)
                 ### END SOLUTION
         """,
@@ -240,6 +248,15 @@ def cells():
             value = float(mse(np.array([[1.0], [2.0]]), np.array([[0.0], [4.0]])))
             assert np.isclose(value, 2.5), \\
                 "mse([[1], [2]], [[0], [4]]) must be (1 + 4) / 2 = 2.5"
+            # Shapes (20, 1) and (20,): numpy would broadcast them to (20, 20).
+            try:
+                mse(np.zeros((20, 1)), np.arange(20.0))
+            except ValueError:
+                pass
+            else:
+                raise AssertionError("mse of shapes (20, 1) and (20,) must raise a ValueError: "
+                                     "numpy broadcasts them to (20, 20) and averages 400 "
+                                     "differences instead of 20")
             ### BEGIN HIDDEN TESTS
             import numpy as np
 
@@ -345,7 +362,8 @@ def cells():
 
             The gradient of the loss on all 200 samples costs a pass over all of them. A
             **mini-batch** of a few samples gives a cheaper, noisier estimate of it, and many
-            cheap steps usually beat few exact ones. One **epoch** visits every sample once:
+            cheap steps usually beat few exact ones (an experiment below shows it here). One
+            **epoch** visits every sample once:
             shuffle the sample indices, then cut them into batches of `batch_size` (the last
             one smaller if `batch_size` does not divide the number of samples). A new shuffle
             each epoch keeps the batches from always grouping the same samples.
@@ -355,7 +373,9 @@ def cells():
             Write `minibatches(n_samples, batch_size, rng)`, which returns a list of integer
             index arrays: a random order of `0, ..., n_samples - 1` (use `rng.permutation`, so
             that a seeded generator gives the same batches every run) cut into consecutive
-            pieces of `batch_size`.
+            pieces of `batch_size`. A `batch_size` of `n_samples` or more gives one batch of
+            all the samples, shuffled like any other (`autodiff_lib.training.epoch_batches`
+            does the same).
         """),
         solution(
             """
@@ -376,6 +396,12 @@ def cells():
             assert [len(b) for b in batches] == [4, 4, 2], "10 samples in batches of 4: 4, 4 and 2"
             assert sorted(np.concatenate(batches).tolist()) == list(range(10)), \\
                 "every sample must be in exactly one batch"
+            # A batch size of at least the number of samples: one batch of all, still shuffled.
+            whole = minibatches(10, 25, np.random.default_rng(0))
+            assert len(whole) == 1 and sorted(whole[0].tolist()) == list(range(10)), \\
+                "10 samples in batches of 25: one batch holding every sample"
+            assert not np.array_equal(whole[0], np.arange(10)), \\
+                "a batch size of at least n_samples still shuffles the samples"
             ### BEGIN HIDDEN TESTS
             import numpy as np
 
@@ -438,7 +464,7 @@ def cells():
                 rng = np.random.default_rng(seed)  # draws the order of the samples in each epoch
                 value_and_grad_loss = ad.value_and_grad(loss)
                 losses = []
-                bar = tqdm(range(epochs), desc="training", disable=not progress)
+                bar = progress_bar(range(epochs), desc="training", disable=not progress)
                 for epoch in bar:
                     ### BEGIN SOLUTION
                     for batch in minibatches(len(x), batch_size, rng):
@@ -551,6 +577,52 @@ def cells():
             ignore_output=True,
         ),
         markdown(r"""
+            ### Many cheap steps against few exact ones
+
+            Is the mini-batch worth its noise? Compare at **equal cost**: 100 epochs each, so
+            every run sees the 200 samples 100 times (20 000 samples, the same arithmetic up to
+            the overhead per step). The full batch takes 100 exact steps; batches of 20 take
+            1000 noisy ones. The full batch may take longer steps (its gradient is exact), so it
+            gets three step sizes; at $\eta = 1$ it diverges.
+        """),
+        code(
+            """
+            equal_cost = {  # (batch size, step size) -> loss on all samples after each epoch
+                (len(x), eta): train(init_mlp(SIZES, seed=0), x, y, epochs=100,
+                                     batch_size=len(x), step_size=eta, progress=False)[1]
+                for eta in [0.05, 0.2, 0.5]
+            }
+            equal_cost[20, 0.05] = train(init_mlp(SIZES, seed=0), x, y, epochs=100,
+                                         progress=False)[1]
+            for (batch_size, eta), history in equal_cost.items():
+                steps = 100 * len(x) // batch_size
+                print(f"batches of {batch_size:3d}, step size {eta:<4}: {steps:4d} steps, "
+                      f"loss {history[-1]:.4f} at the end, {history.min():.4f} at best")
+            print(f"the true weights: {float(loss(data.true_params, x, y)):.4f}")
+        """,
+            check_output=True,
+        ),
+        code("""
+            floor = float(loss(data.true_params, x, y))  # the loss of the true weights
+            for (batch_size, eta), history in equal_cost.items():
+                plt.semilogy(200 * np.arange(1, 101), history,
+                             label=f"batches of {batch_size}, step size {eta}")
+            plt.axhline(floor, color="gray", linestyle=":", label="the true weights")
+            plt.xlabel("samples processed")
+            plt.ylabel("loss on all samples")
+            plt.title("at equal cost, mini-batches get further")
+            plt.legend()
+            plt.show()
+        """),
+        markdown(r"""
+            At the same cost, the mini-batches end at the level of the true weights; every
+            full-batch run ends at least four times above it: with the small step it crawls,
+            with the larger ones it swings ($\eta = 0.2$ came closest at its best epoch, still
+            above the mini-batches, then climbed away again). Ten noisy steps per epoch move
+            further than one exact step. Part 07 takes this trade-off apart (per step, per
+            sample and per second).
+        """),
+        markdown(r"""
             ### How good is it? The relative mean absolute error
 
             The loss alone does not say how good a fit is: even the true weights have an error,
@@ -612,6 +684,19 @@ def cells():
                   all(np.all(p == 0) for p in zero_trained[:-1]))
             print(f"loss {zero_losses[-1]:.3f}, variance of y {np.var(y):.3f}; "
                   f"output bias {zero_trained[-1][0]:.3f}, mean of y {np.mean(y):.3f}")
+        """,
+            check_output=True,
+        ),
+        markdown(r"""
+            The bias is close to the mean of $y$, not equal to it: each mini-batch step pulls it
+            towards the mean of *that batch* (by $2\eta = 10\%$ of the gap), so it ends near the
+            mean of the last few batches. With the full batch every step pulls towards the mean
+            of all samples, and the bias gets there:
+        """),
+        code(
+            """
+            zero_full, _ = train(zeros, x, y, epochs=200, batch_size=len(x), progress=False)
+            print(f"full batch: output bias {zero_full[-1][0]:.3f}, mean of y {np.mean(y):.3f}")
         """,
             check_output=True,
         ),

@@ -198,8 +198,8 @@ def cells():
             outlive one call. The same dictionary can serve several outputs of one graph (the
             gradients of two losses that share their first layers, the rows of a Jacobian, or
             the derivative of a derivative, whose graph contains the first one), and there
-            $dy/dc$ and $dz/dc$ are different numbers for the same node $c$. A cell below
-            shares one cache between two outputs.
+            $dy/dc$ and $dz/dc$ are different numbers for the same node $c$. The test below
+            shares one cache between two outputs, and so does a cell further down.
         """),
         solution(
             """
@@ -235,6 +235,16 @@ def cells():
             assert np.isclose(gradient, ad.grad(lambda x: chain(x, 3))(0.5)), \\
                 "the cached chain rule gives a wrong derivative"
             assert rules == 9, f"depth 3: expected 3 rules per level, 9 in all, got {rules}"
+            # One cache for two outputs of one graph: z = x_2, and y = x_5 computed from z.
+            x_0 = ad.Tensor(0.5)
+            z_2 = chain(x_0, 2)
+            y_5 = chain(z_2, 3)
+            one_cache = {}
+            cached_chain_rule(y_5, x_0, users_of(y_5), ad.OperationCounts(), one_cache)
+            dz_dx = cached_chain_rule(z_2, x_0, users_of(z_2), ad.OperationCounts(), one_cache)
+            assert np.isclose(dz_dx, ad.grad(lambda x: chain(x, 2))(0.5)), \\
+                "one cache for dy/dx, then dz/dx: dz/dx came out wrong (dy/dx, found under " \\
+                "x's key?). Key the cache by the pair (y.seq, x.seq)"
             ### BEGIN HIDDEN TESTS
             def counted_users(y, tally):
                 \"\"\"users_of(y) with every rule wrapped so that the test counts it itself.\"\"\"
@@ -260,6 +270,26 @@ def cells():
                 cached_chain_rule(y_h, x_h, counted_users(y_h, tally), counts_h, cache_h)
                 assert len(tally) == 3 * depth, \\
                     "asked again with the same cache, the rules ran again: store every dy/dx"
+
+            # the other order, and a derivative of a derivative, each sharing one cache
+            x_h = ad.Tensor(0.7)
+            z_h = chain(x_h, 3)
+            y_h = chain(z_h, 4)
+            shared_h = {}
+            first_h = cached_chain_rule(z_h, x_h, users_of(z_h), ad.OperationCounts(), shared_h)
+            second_h = cached_chain_rule(y_h, x_h, users_of(y_h), ad.OperationCounts(), shared_h)
+            assert np.isclose(first_h, ad.grad(lambda x: chain(x, 3))(0.7)) and \\
+                np.isclose(second_h, ad.grad(lambda x: chain(x, 7))(0.7)), \\
+                "dz/dx, then dy/dx with the same cache: key it by the pair (y.seq, x.seq)"
+            x_h = ad.Tensor(0.4)
+            d1_h = ad.diff(chain(x_h, 3), x_h)  # its graph holds the graph of chain(x, 3)
+            d2_h = cached_chain_rule(d1_h, x_h, users_of(d1_h), ad.OperationCounts(), shared_h)
+            y_h = chain(x_h, 3)  # a new node: a key of its own, in the same cache
+            d1_again = cached_chain_rule(y_h, x_h, users_of(y_h), ad.OperationCounts(), shared_h)
+            assert np.isclose(d2_h, ad.diff(ad.diff(chain(x_h, 3), x_h), x_h).value), \\
+                "the derivative of a recorded derivative came out wrong"
+            assert np.isclose(d1_again, d1_h.value), "a cache shared with a derivative's graph " \\
+                "gave a wrong first derivative: key it by the pair (y.seq, x.seq)"
             ### END HIDDEN TESTS
         """,
             "test_cache_counts",

@@ -88,9 +88,12 @@ def cells():
 
             Plain gradient descent on all 200 samples, 1000 steps of size $\eta = 0.1$, from the
             true weights: a large step, below the stability limit $2/\lambda_{\max}$ of the
-            Hessian at the true weights (part 06), computed first. We keep the weights at
-            about 40 steps, spaced evenly on a log scale, and compute the RMAE on the samples
+            Hessian at the true weights (part 06), computed first. We keep the weights at the
+            steps in `KEPT`: 40 points spaced evenly on a log scale from 1 to 1000, rounded
+            down to whole steps, and step 0. The first few points round to the same step, so
+            35 steps are left (the cell prints them), and we compute the RMAE on the samples
             for each.
+            `from_truth.snapshots[k]` are the weights after step `k`, for `k` in `KEPT`.
         """),
         code(
             """
@@ -99,6 +102,7 @@ def cells():
             print(f"2/lambda_max at the true weights: {limit:.3f}; the step size 0.1 is below it")
 
             KEPT = np.unique(np.r_[0, np.geomspace(1, 1000, 40).astype(int)])
+            print(f"weights kept at {len(KEPT)} steps: {', '.join(str(k) for k in KEPT)}")
             from_truth = train(truth, x, y, step_size=0.1, steps=1000, snapshot_steps=KEPT)
             rmae_train = np.array([rmae_on(from_truth.snapshots[k], x, y) for k in KEPT])
             print(f"loss: {from_truth.losses[0]:.5f} at the start, {from_truth.final_loss:.5f} "
@@ -198,9 +202,12 @@ def cells():
             exact = [np.array([[1.0, -2.0]]), np.array([0.5, 0.0]),
                      np.array([[3.0], [-1.0]]), np.array([0.25])]
             inputs = np.linspace(-1, 1, 9).reshape(-1, 1)
-            refit = fit_output_layer([exact[0], exact[1], np.zeros((2, 1)), np.zeros(1)],
-                                     inputs, mlp(exact, inputs))
+            given_layers = [exact[0], exact[1], np.zeros((2, 1)), np.zeros(1)]
+            refit = fit_output_layer(given_layers, inputs, mlp(exact, inputs))
             assert len(refit) == 4, "return every layer: the hidden ones, then W and b"
+            assert not np.any(given_layers[2]) and not np.any(given_layers[3]), \\
+                "fit_output_layer changed the list passed in: return a new list (below, it is " \\
+                "passed the teacher's own weights)"
             assert np.allclose(refit[2], [[3.0], [-1.0]]) and np.allclose(refit[3], [0.25]), \\
                 "the fitted output layer of an exactly linear problem must be exact: is h the " \\
                 "tanh of mlp(params[:-2], x)? a column of ones for the bias?"

@@ -178,6 +178,12 @@ def cells():
                 "return two floats: (training loss, test loss)"
             assert abs(both[0] - noise_floor) < 0.002 and abs(both[1] - noise_floor) < 0.002, \\
                 "the true weights must have a loss close to the noise level 0.01 on both sets"
+            # Test targets moved up by 1: only the second loss, the test loss, grows by about 1.
+            moved = evaluate(pool.true_params, pool.x[:500], pool.y[:500], pool.x[500:800],
+                             pool.y[500:800] + 1.0)
+            assert abs(moved[0] - noise_floor) < 0.002 and abs(moved[1] - 1.0) < 0.05, \\
+                f"with the test targets moved up by 1, expected (about 0.01, about 1.01), got " \\
+                f"{moved}: the first loss is on (x_train, y_train), the second on (x_test, y_test)"
             ### BEGIN HIDDEN TESTS
             import numpy as np
 

@@ -162,3 +162,14 @@ def reference_namespace(notebook: Path, grade_ids: list[str]) -> dict:
         for grade_id in grade_ids:
             exec(compile(cells[grade_id], f"<{grade_id}>", "exec"), namespace)
     return namespace
+
+
+def cell_source(notebook: Path, grade_id: str) -> str:
+    """The source of the cell with nbgrader id ``grade_id``: from a release notebook, a test
+    cell's visible tests only (what a student runs before handing in)."""
+    nb = nbformat.read(notebook, as_version=4)
+    sources = [
+        c.source for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id
+    ]
+    assert len(sources) == 1, f"{notebook.name}: no single cell {grade_id!r}"
+    return sources[0]

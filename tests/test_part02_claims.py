@@ -4,7 +4,6 @@ Work is counted in derivative-rule evaluations (``ad.count_operations``), not se
 same on every machine and every run.
 """
 
-
 import numpy as np
 import pytest
 from coursekit import ROOT, reference_namespace
@@ -147,3 +146,109 @@ def test_newtons_advantage_shrinks_in_steps_and_reverses_in_counted_work(ref):
         assert work_ratios[-1] <= (descent_q_work / newton_q_work) / 5
     assert max(work_ratios) <= 1.3, work_ratios  # "about the same work"
     assert min(work_ratios) < 1, work_ratios  # "less from one start": the advantage reverses
+
+
+def test_the_accepted_step_sizes_are_cut_down_far_out_and_full_near_the_minimum(ref):
+    """The printed step sizes: from start 0, 2^-8, 2^-5, 2^-7, 1/2, 1, 1."""
+    result = ref["damped_newton"](ref["f"], ref["starts"][0], tol=ref["tol"])
+    np.testing.assert_array_equal(result.step_sizes, [2**-8, 2**-5, 2**-7, 0.5, 1.0, 1.0])
+
+
+def test_plain_newtons_first_step_lands_off_the_pictures_window(ref):
+    for x0 in ref["starts"]:
+        x1 = ref["undamped_newton"](ref["f"], x0, max_steps=1).trajectory[-1]
+        assert not (-3.5 <= x1[0] <= 4.5 and -4.0 <= x1[1] <= 3.5)
+        assert np.max(np.abs(x1)) > 100  # "hundreds to thousands away"
+
+
+def overflow_free_log_cosh(M, x_star):
+    """log cosh u = |u| + log(1 + exp(-2|u|)) - log 2: finite for every u."""
+
+    def f(x):
+        a = ad.abs(ad.matmul(M, x - x_star))
+        return ad.sum(a + ad.log(1.0 + ad.exp(-2.0 * a)) - np.log(2.0))
+
+    return f
+
+
+def test_plain_newton_blows_up_either_way_whichever_form_f_is_written_in(ref):
+    """log(cosh(u)) overflows (DivergenceError); the overflow-free form ends with a singular
+    Hessian (LinAlgError): "blew up" covers both."""
+    f_free = overflow_free_log_cosh(ref["M"], ref["x_star"])
+    for x0 in ref["starts"]:
+        assert float(f_free(x0)) == pytest.approx(float(ref["f"](x0)), rel=1e-12)
+        with pytest.raises(ad.DivergenceError):
+            ad.newton(ref["f"], x0, tol=ref["tol"])
+        with pytest.raises(np.linalg.LinAlgError):
+            ad.newton(f_free, x0, tol=ref["tol"])
+
+
+def test_a_form_written_with_abs_loses_the_hessian_at_the_minimum(ref):
+    """The visible test's message: ad.abs has derivative sign(0) = 0 at 0."""
+    M, x_star = ref["M"], ref["x_star"]
+    np.testing.assert_allclose(ad.hessian(ref["f"])(x_star), M.T @ M)
+    assert np.all(ad.hessian(overflow_free_log_cosh(M, x_star))(x_star) == 0)
+
+
+def test_from_far_out_newtons_advantage_goes_and_then_it_fails(ref):
+    f, tol = ref["f"], ref["tol"]
+    (newton, newton_work), (descent, descent_work) = (
+        counted(lambda: ref["damped_newton"](f, np.array([-6.0, 9.0]), tol=tol)),
+        counted(lambda: ad.gradient_descent(f, np.array([-6.0, 9.0]), step_size=0.01, tol=tol)),
+    )
+    assert newton.converged and descent.converged
+    assert newton_work > 1.2 * descent_work  # more work than gradient descent now
+    assert newton.step_sizes[0] < 1e-9  # dozens of halvings
+    far = np.array([-12.0, 18.0])
+    assert ad.gradient_descent(f, far, step_size=0.01, tol=tol).converged
+    try:
+        result = ref["damped_newton"](f, far, tol=tol)
+    except np.linalg.LinAlgError:  # the Hessian singular in floating point
+        return
+    assert result.steps == 0 and not result.converged  # no step size lowered f: stopped
+
+
+def test_when_no_step_size_lowers_f_nothing_is_recorded_and_the_last_size_is_tried(ref):
+    """Exercise 2's rules: trials 1, 1/2, ..., 2^-max_halvings (that one included); if none
+    lowers f, the step is not recorded and the run stops, not converged."""
+    f = ref["f"]
+    trials = []
+
+    def watched(x):
+        trials.append(np.array(x, dtype=float))
+        return f(x)
+
+    far = np.array([-12.0, 18.0])
+    result = ref["damped_newton"](watched, far, tol=ref["tol"], max_halvings=5)
+    assert result.steps == 0 and not result.converged and len(result.trajectory) == 1
+    steps = [t - far for t in trials if np.any(t != far)]  # not the evaluations at x0
+    assert len(steps) == 6  # eta = 1, 1/2, ..., 1/32
+    np.testing.assert_allclose(steps[-1], steps[0] / 32)
+    with pytest.raises(np.linalg.LinAlgError):  # a singular Hessian is not caught
+        ref["damped_newton"](
+            lambda x: ad.sum(ad.matmul(np.zeros((2, 2)), x) ** 2) + x[0] ** 2, np.ones(2)
+        )
+
+
+def test_armijos_sufficient_decrease_halves_more_often_than_plain_decrease(ref):
+    """Why the exercise states plain decrease: Armijo's rule with c = 0.3 accepts shorter steps
+    somewhere, which the hidden test reports as "halved once too often"."""
+    f, x0 = ref["f"], ref["starts"][0]
+    value_and_grad_f, hessian_f = ad.value_and_grad(f), ad.hessian(f)
+    x = np.array(x0)
+    for _ in range(20):
+        loss, g = value_and_grad_f(x)
+        if np.linalg.norm(g) <= ref["tol"]:
+            break
+        p = np.linalg.solve(hessian_f(x), -g)
+        plain = armijo = 1.0
+        with np.errstate(over="ignore", invalid="ignore"):
+            while not float(f(x + plain * p)) < float(loss):
+                plain /= 2
+            while not float(f(x + armijo * p)) <= float(loss) + 0.3 * armijo * g @ p:
+                armijo /= 2
+        assert armijo <= plain
+        if armijo < plain:
+            return
+        x = x + plain * p
+    pytest.fail("Armijo's rule never halved more often than plain decrease")

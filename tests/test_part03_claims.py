@@ -1,7 +1,6 @@
 """What part 03 claims, asserted on its reference solution (the source notebook's answers),
 with the notebook's data, architecture and default training settings."""
 
-
 import numpy as np
 import pytest
 from coursekit import ROOT, reference_namespace
@@ -108,3 +107,64 @@ def test_from_equal_weights_the_hidden_units_stay_identical(ref):
         np.testing.assert_allclose(units, np.broadcast_to(units[:, :1], units.shape), atol=1e-12)
     assert not np.allclose(W1, 0.5)  # they did learn, all the same thing
     assert losses[-1] > 5 * true_loss(ref)  # eight equal units fit no better than one
+
+
+def test_mse_refuses_shapes_that_would_broadcast(ref):
+    """Exercise 2: (20, 1) against (20,) would broadcast to (20, 20) and give a wrong loss."""
+    prediction, target = ref["y"][:20], ref["y"][:20, 0] + 0.1
+    with pytest.raises(ValueError):
+        ref["mse"](prediction, target)
+    broadcast = np.mean((prediction - target) ** 2)  # what a natural answer returns silently
+    assert abs(broadcast - np.mean((prediction[:, 0] - target) ** 2)) > 0.1
+
+
+def test_minibatches_and_the_librarys_epoch_batches_agree_also_for_a_batch_of_all(ref):
+    from autodiff_lib.training import epoch_batches
+
+    for n, size in [(10, 4), (200, 20), (10, 10), (10, 25), (1, 3)]:
+        ours = ref["minibatches"](n, size, np.random.default_rng(n + size))
+        library = epoch_batches(n, size, np.random.default_rng(n + size))
+        assert len(ours) == len(library)
+        for a, b in zip(ours, library):
+            np.testing.assert_array_equal(a, b)
+    (whole,) = ref["minibatches"](10, 25, np.random.default_rng(0))
+    assert not np.array_equal(whole, np.arange(10))  # shuffled, as the exercise says
+
+
+def test_at_equal_cost_mini_batches_beat_the_full_batch(ref):
+    """The equal-cost experiment: 100 epochs each (20 000 samples processed)."""
+    train, x, y, sizes = ref["train"], ref["x"], ref["y"], ref["SIZES"]
+    full = {
+        eta: train(init_mlp(sizes, seed=0), x, y, epochs=100, batch_size=len(x),
+                   step_size=eta, progress=False)[1]
+        for eta in [0.05, 0.2, 0.5, 1.0]
+    }  # fmt: skip
+    _, mini = train(init_mlp(sizes, seed=0), x, y, epochs=100, progress=False)
+    assert mini[-1] <= 1.3 * true_loss(ref)  # "reach the level of the true weights"
+    for eta in [0.05, 0.2, 0.5]:
+        assert full[eta][-1] > 4 * true_loss(ref)  # "ends at least four times above it"
+        assert full[eta].min() > mini[-1]  # "at its best epoch, still above the mini-batches"
+    assert not np.isfinite(full[1.0][-1]) or full[1.0][-1] > 1e3  # "at eta = 1 it diverges"
+
+
+def test_the_zero_runs_bias_is_near_the_mean_with_mini_batches_and_at_it_with_the_full_batch(
+    ref,
+):
+    zeros = [np.zeros_like(p) for p in init_mlp(ref["SIZES"])]
+    y = ref["y"]
+    mini, _ = ref["train"](zeros, ref["x"], y, epochs=200, progress=False)
+    full, _ = ref["train"](zeros, ref["x"], y, epochs=200, batch_size=len(y), progress=False)
+    assert abs(mini[-1][0] - np.mean(y)) > 0.005  # printed: 0.548 against 0.561
+    assert abs(full[-1][0] - np.mean(y)) < 5e-4  # the same to three decimals
+
+
+def test_the_training_bar_is_the_one_whose_saved_text_shows_its_end():
+    """Point 3: tqdm's own bar keeps "0/1000" in its saved text; progress_bar (tested in
+    tests/test_progress.py) keeps the final state. Part 03 uses it, and no part uses tqdm."""
+    import nbformat
+
+    for notebook in sorted((ROOT / "source").glob("*/*.ipynb")):
+        code = "\n".join(c.source for c in nbformat.read(notebook, 4).cells)
+        assert "from tqdm" not in code and "tqdm(" not in code, notebook.name
+    code = "\n".join(c.source for c in nbformat.read(NOTEBOOK, 4).cells)
+    assert "progress_bar(range(epochs)" in code

@@ -13,11 +13,12 @@ import weakref
 import nbformat
 import numpy as np
 import pytest
-from coursekit import ROOT
+from coursekit import ROOT, cell_source
 
 import autodiff_lib as ad
 
 NOTEBOOK = ROOT / "source" / "05_differential_cache" / "05_differential_cache.ipynb"
+RELEASE = ROOT / "release" / "05_differential_cache" / "05_differential_cache.ipynb"
 HIDDEN_DEPTHS = [13, 14]  # depths the notebook does not show (the hidden tests use others)
 
 
@@ -222,3 +223,31 @@ def test_reference_counting_alone_frees_the_graph_and_its_recorded_derivative(nb
     finally:
         if was_enabled:
             gc.enable()
+
+
+KEYED_BY_X_ALONE = '''
+def cached_chain_rule(y, x, users, counts, cache):
+    if x.seq not in cache:
+        if x is y:
+            cache[x.seq] = np.ones(y.shape)
+        else:
+            dy_dx = np.zeros(x.shape)
+            for c, rule in users[x.seq]:
+                dy_dx = dy_dx + local_differential(
+                    rule, cached_chain_rule(y, c, users, counts, cache), c, x, counts)
+            cache[x.seq] = dy_dx
+    return cache[x.seq]
+'''
+
+
+def test_a_cache_keyed_by_x_alone_fails_the_visible_test_and_the_reference_passes_it(nb):
+    """It passes every test of one output (depth 3, the counts, the gradients): the visible
+    test shares one cache between two outputs, which it answers wrongly."""
+    visible = cell_source(RELEASE, "test_cache_counts")
+    exec(visible, dict(nb))  # the reference answer
+    wrong = dict(nb)
+    exec(KEYED_BY_X_ALONE, wrong)
+    gradient, rules = wrong["cached_grad"](lambda x: wrong["chain"](x, 3), 0.5)
+    assert rules == 9 and np.isclose(gradient, ad.grad(lambda x: nb["chain"](x, 3))(0.5))
+    with pytest.raises(AssertionError, match=r"pair \(y.seq, x.seq\)"):
+        exec(visible, wrong)

@@ -4,7 +4,7 @@ with the notebook's data, training settings and seeds."""
 
 import numpy as np
 import pytest
-from coursekit import ROOT, reference_namespace
+from coursekit import ROOT, cell_source, reference_namespace
 
 import autodiff_lib as ad
 from autodiff_lib.metrics import rmae
@@ -12,6 +12,7 @@ from autodiff_lib.networks import mlp
 from autodiff_lib.training import flatten, loss, train, unflatten
 
 NOTEBOOK = ROOT / "source" / "08_rmae" / "08_rmae.ipynb"
+RELEASE = ROOT / "release" / "08_rmae" / "08_rmae.ipynb"
 REFERENCE_CELLS = ["setup", "data", "fit_output_layer", "fresh_samples"]
 KEPT = np.unique(np.r_[0, np.geomspace(1, 1000, 40).astype(int)])
 
@@ -132,3 +133,30 @@ def test_fresh_samples_come_from_the_same_teacher_and_noise(ref):
     residual = y_new - data.teacher(x_new)
     assert np.std(residual) == pytest.approx(0.1, abs=0.003)
     assert abs(np.mean(residual)) < 0.003
+
+
+def test_the_weights_are_kept_at_35_steps_as_the_text_says():
+    text = NOTEBOOK.read_text()
+    assert "KEPT = np.unique(np.r_[0, np.geomspace(1, 1000, 40).astype(int)])" in text
+    assert "35 steps are left" in text and len(KEPT) == 35
+
+
+IN_PLACE = '''
+def fit_output_layer(params, x, y):
+    h = np.tanh(mlp(params[:-2], x))
+    design = np.column_stack([h, np.ones(len(h))])
+    coefficients = np.linalg.lstsq(design, y, rcond=None)[0]
+    params[-2], params[-1] = coefficients[:-1], coefficients[-1]
+    return params
+'''
+
+
+def test_an_output_layer_fitted_in_place_fails_the_visible_test(ref):
+    """Fitted into the list passed in, the refit would overwrite the teacher's own weights
+    (``truth`` is ``data.true_params``) and every RMAE after it would read 0."""
+    visible = cell_source(RELEASE, "test_fit_output_layer")
+    exec(visible, dict(ref))
+    wrong = dict(ref)
+    exec(IN_PLACE, wrong)
+    with pytest.raises(AssertionError, match="changed the list passed in"):
+        exec(visible, wrong)

@@ -8,12 +8,13 @@ import io
 
 import numpy as np
 import pytest
-from coursekit import ROOT, reference_namespace
+from coursekit import ROOT, cell_source, reference_namespace
 
 from autodiff_lib.networks import init_mlp
 from autodiff_lib.training import loss, train
 
 NOTEBOOK = ROOT / "source" / "09_sample_size" / "09_sample_size.ipynb"
+RELEASE = ROOT / "release" / "09_sample_size" / "09_sample_size.ipynb"
 REFERENCE_CELLS = ["setup", "pool", "split", "sets", "evaluate", "learning_curves"]
 SAMPLE_SIZES = [10, 20, 40, 80, 160, 320, 500]
 REPEATS = 5
@@ -122,3 +123,31 @@ def test_the_evaluation_is_the_loss_on_each_set(ref, curves):
     assert on_train == pytest.approx(float(loss(params, x_train[:40], y_train[:40])))
     assert on_test == pytest.approx(float(loss(params, x_test, y_test)))
     assert curves[40, 0][1:3] == (on_train, on_test)
+
+
+SWAPPED = {
+    "the pair returned the other way round": '''
+def evaluate(params, x_train, y_train, x_test, y_test):
+    return float(loss(params, x_test, y_test)), float(loss(params, x_train, y_train))
+''',
+    "the training and test sets swapped": '''
+def evaluate(params, x_test, y_test, x_train, y_train):
+    return float(loss(params, x_train, y_train)), float(loss(params, x_test, y_test))
+''',
+    "inputs and targets swapped": '''
+def evaluate(params, x_train, y_train, x_test, y_test):
+    return float(loss(params, y_train, x_train)), float(loss(params, y_test, x_test))
+''',
+}
+
+
+@pytest.mark.parametrize("mistake", SWAPPED)
+def test_an_evaluate_with_its_arguments_swapped_fails_the_visible_test(ref, mistake):
+    """On two halves of the pool the true weights score the noise level either way round: the
+    visible test also moves the test targets, so that only the test loss grows."""
+    visible = cell_source(RELEASE, "test_evaluate")
+    exec(visible, dict(ref))  # the reference answer passes
+    wrong = dict(ref)
+    exec(SWAPPED[mistake], wrong)
+    with pytest.raises(AssertionError):
+        exec(visible, wrong)

@@ -28,7 +28,7 @@ def by_hand(params, x, y, step_size, steps, batch_size, seed):
     while done < steps:
         order = rng.permutation(len(x))
         for first in range(0, len(x), batch_size):
-            rows = order[first:first + batch_size]
+            rows = order[first : first + batch_size]
             gradients = grad_loss(params, x[rows], y[rows])
             params = [p - step_size * g for p, g in zip(params, gradients)]
             done += 1
@@ -62,6 +62,18 @@ def test_the_full_batch_is_plain_gradient_descent_and_records_what_it_is_asked(d
         np.testing.assert_array_equal(kept, given)
 
 
+def test_weights_asked_for_at_a_step_not_kept_say_which_steps_were_kept(data):
+    """Part 08 keeps 35 steps of 1000: a student asking for step 500 reads why it is missing,
+    not a bare ``KeyError: 500``."""
+    run = train(init_mlp(SIZES, seed=1), data.x, data.y, 0.2, 10, snapshot_steps=(0, 4, 10))
+    with pytest.raises(KeyError) as caught:
+        run.snapshots[5]
+    assert str(caught.value) == (
+        "no weights kept at step 5: train kept them at steps 0, 4, 10 (its snapshot_steps)"
+    )
+    assert run.snapshots.get(5) is None and 5 not in run.snapshots and len(run.snapshots) == 3
+
+
 def test_a_run_that_blows_up_stops_and_says_so(data):
     with np.errstate(over="ignore", invalid="ignore"):
         run = train(init_mlp(SIZES, seed=1), data.x, data.y, 50.0, 1000)
@@ -77,6 +89,18 @@ def test_epoch_batches_cover_every_sample_once():
     assert [len(b) for b in epoch_batches(10, 50, rng)] == [10]
     with pytest.raises(ValueError, match="at least 1"):
         epoch_batches(10, 0, rng)
+
+
+def test_a_batch_of_at_least_all_samples_is_shuffled_too_and_none_is_not():
+    """As part 03's exercise asks: batch_size >= n_samples, one batch of all, shuffled."""
+    for batch_size in [10, 50]:
+        (whole,) = epoch_batches(10, batch_size, np.random.default_rng(0))
+        np.testing.assert_array_equal(whole, np.random.default_rng(0).permutation(10))
+        assert not np.array_equal(whole, np.arange(10))
+    rng = np.random.default_rng(0)
+    (whole,) = epoch_batches(10, None, rng)
+    np.testing.assert_array_equal(whole, np.arange(10))
+    assert rng.integers(1 << 30) == np.random.default_rng(0).integers(1 << 30)  # drew nothing
 
 
 def test_unflatten_undoes_flatten_and_can_be_differentiated_twice(data):
