@@ -4,10 +4,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# the book extra (Sphinx, myst-nb): make book
+BOOK_STAMP := $(VENV)/.book-installed
 # nbgrader runs helper programs (alembic) by name: the environment's bin comes first.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: lab test lint benchmark clean notebooks release grade feedback export collect browser-deps test-browser
+.PHONY: lab test lint benchmark clean notebooks release grade feedback export collect browser-deps test-browser book
 
 # Create the virtual environment and install the package with the course and dev extras.
 $(STAMP): pyproject.toml
@@ -33,7 +35,7 @@ test: $(STAMP)
 # The course as a student sees it: every notebook run in JupyterLab in headless Chromium
 # (tests/browser, marked `browser`; plain `make test` leaves them out, .ci/run runs both).
 # Two workers, each with its own JupyterLab and Chromium: one waits while the other computes.
-test-browser: $(STAMP) browser-deps
+test-browser: $(STAMP) browser-deps $(BOOK_STAMP)  # tests/browser/test_book_site.py builds the site
 	$(BIN)/python -m pytest -m browser -n 2 --dist loadgroup tests/browser
 
 # Debian's Chromium for the browser tests (Playwright drives it; never `playwright install`).
@@ -43,6 +45,15 @@ browser-deps:
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	else echo "The browser tests need Chromium at $(CHROMIUM): install Debian's 'chromium' package (apt-get install chromium, as root)"; exit 1; fi
+
+# The course as a static website in build/book/html/ (course/book.py): the README as its
+# landing page, the lectures with their stored figures, the student versions of the assignments.
+$(BOOK_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[course,dev,book]'
+	touch $(BOOK_STAMP)
+
+book: $(BOOK_STAMP)
+	$(BIN)/python -m course.book
 
 lint: $(STAMP)
 	$(BIN)/ruff check autodiff_lib course tests benchmarks deploy cpp nbgrader_config.py

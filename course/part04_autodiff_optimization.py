@@ -134,7 +134,10 @@ def cells():
             Write `matvec_forward` (numpy only: it receives plain arrays) and `matvec_rule`.
             Write the rule with `my_matvec` itself, not with raw numpy: when `hessian` records
             the backward sweep, `g` is a Tensor, and a rule built from the library's functions
-            becomes part of a graph that can be differentiated again.
+            becomes part of a graph that can be differentiated again. The transpose of `A` may
+            be taken in numpy (`A.T`): `A` is a constant, a plain array in the rule, and nothing
+            is differentiated through it; only the product with `g` must go through
+            `my_matvec`.
         """),
         solution(
             """
@@ -205,9 +208,11 @@ def cells():
             For our operator, a differential `g` of shape $(k, m)$ is $k$ vectors of length
             $m$ in the rows, exactly like a batch of $k$ inputs $x$.
 
-            If your `matvec_forward` computes `A @ x`, the rule hands those rows to `A.T @ g`,
-            which reads `g` as $m$ *columns*. With a square matrix nothing fails, and the
-            Jacobian of $x \mapsto Ax$, which is $A$, comes out transposed:
+            If your `matvec_forward` computes `A @ x` (as the reference answer does), the rule
+            hands those rows to `A.T @ g`, which reads `g` as $m$ *columns*. With a square
+            matrix nothing fails, and the Jacobian of $x \mapsto Ax$, which is $A$, comes out
+            transposed. (If you wrote `x @ A.T`, your operator is batch-aware already: the cell
+            below prints "equals A: True", and Exercise 2 asks for what you have.) With yours:
         """),
         code(
             """
@@ -532,7 +537,11 @@ def cells():
         markdown(r"""
             A training step takes the gradient and moves downhill. Here is the work of one
             step for growing batches ($B = 16n$ samples of $n$ features), counted: rules
-            evaluated and nodes visited by the backward sweep.
+            evaluated and nodes visited by the backward sweep. Then timed: the two constant
+            columns get the data marked constant once, before the clock starts (a training
+            loop marks a batch once, not every step), so that they time the same work but the
+            product, however you marked the data in Exercise 3. The counts are the same on
+            every machine; the times are not, and the fused column's lead in them is small.
         """),
         given(
             """
@@ -560,12 +569,21 @@ def cells():
         ),
         code(
             """
+            from functools import partial
+
             step_seconds = {name: [] for name in losses}
             for n, (X_n, y_n) in batches.items():
-                for name, loss in losses.items():
-                    step_seconds[name].append(
-                        best_time(lambda: training_step(loss, np.zeros(n), X_n, y_n))
-                    )
+                # the data as loaded for the first column; marked constant once, before the
+                # clock, for the other two, which then time the same work but the product
+                data = {name: (X_n, y_n) if name == "data as loaded"
+                        else (ad.constant(X_n), ad.constant(y_n)) for name in losses}
+                timed = {name: [] for name in losses}
+                for _ in range(5):  # the columns in turn, so that a slow moment hits all
+                    for name, loss in losses.items():
+                        step = partial(training_step, loss, np.zeros(n), *data[name])
+                        timed[name].append(best_time(step, repeats=3))
+                for name in losses:
+                    step_seconds[name].append(min(timed[name]))
             for i, n in enumerate(feature_sizes):
                 times = [step_seconds[name][i] for name in losses]
                 print(f"n = {n:3d}, B = {16 * n:4d}: "
@@ -575,6 +593,7 @@ def cells():
             fig, ax = plt.subplots(figsize=(6, 4))
             plot_growth(feature_sizes, step_seconds, "features n (batch B = 16 n)",
                         "seconds per training step", ax=ax, logx=True)
+            ax.set_title("time of one training step")
             plt.show()
         """,
             ignore_output=True,
@@ -585,9 +604,21 @@ def cells():
             loaded it also computes $\partial L/\partial X$ (an array as large as the batch),
             differentiates through the standardization, and records all of it as a graph; the
             time lost grows with the batch (see the timings). The fused operator saves a little
-            more: one node and one rule, where `matmul` of a vector takes three (a reshape on
-            each side of the product).
+            more: two rules and two nodes (7 against 5 in the table), because `matmul` of a
+            vector is three nodes (a reshape on each side of the product) where `my_matvec` is
+            one. Per primitive:
 
+        """),
+        code(
+            """
+            X_4, y_4 = batches[4]
+            for name in ["constant data", "constant data, fused"]:
+                graph = losses[name](ad.Tensor(np.zeros(4)), X_4, y_4)
+                print(f"{name:<21}", rules_in_backward(graph))
+        """,
+            check_output=True,
+        ),
+        markdown(r"""
             ### Question ({points}, graded by hand)
 
             Real libraries use both tricks. Where do PyTorch, JAX or HIPS autograd let a user
