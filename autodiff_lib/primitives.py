@@ -116,8 +116,9 @@ defvjp(sqrt, lambda g, ans, x: g * 0.5 / ans)
 
 # 1 − tanh²(x) cancels where tanh(x) rounds to ±1 (|x| ≳ 19 it is exactly 0, the true value
 # 1.7e-17 at x = 20). Up to |x| = 5 it keeps all but 6e-13 of its relative precision, and costs
-# what the rule always cost; once some |x| is beyond, sech²(x) is computed from x instead, as
-# 4e/(1 + e)² with e = exp(−2|x|), which neither cancels nor overflows.
+# what the rule always cost; beyond, sech²(x) is computed from x instead, as 4e/(1 + e)² with
+# e = exp(−2|x|), which neither cancels nor overflows (for the few entries beyond alone, or for
+# the whole array when they are many).
 _SATURATED = 1.0 / (np.cosh(5.0) * np.cosh(5.0))
 
 
@@ -125,9 +126,13 @@ def _sech_squared_forward(x, t):
     """sech²(x) = 1 − t², given t = tanh(x): from t up to |x| = 5, from x beyond."""
     s = 1.0 - t * t
     if s.size and s.min() < _SATURATED:
-        e = np.abs(x)
-        e = np.exp(-2.0 * e)
-        s = 4.0 * e / np.square(1.0 + e)
+        far = s < _SATURATED
+        if s.ndim and 8 * np.count_nonzero(far) < s.size:
+            e = np.exp(-2.0 * np.abs(x[far]))
+            s[far] = 4.0 * e / np.square(1.0 + e)
+        else:
+            e = np.exp(-2.0 * np.abs(x))
+            s = 4.0 * e / np.square(1.0 + e)
     return s
 
 
@@ -287,7 +292,7 @@ def _fraction(part, whole):
 
 
 def _mean_forward(x, axis=None, keepdims=False):
-    if np.size(x) == 0:  # the mean of nothing: nan, with numpy's RuntimeWarning
+    if not (x.size if type(x) is np.ndarray else np.size(x)):  # nan, numpy's RuntimeWarning
         return np.mean(x, axis=tuple(axis) if isinstance(axis, list) else axis, keepdims=keepdims)
     total = _sum_forward(x, axis=axis, keepdims=keepdims)
     return total * _fraction(total, x)

@@ -140,7 +140,7 @@ def _apply(prim, args, kwargs):
             values.append(arg)
         argnum += 1
     out = prim.forward(*values, **kwargs)
-    if type(out) is not np.ndarray or out.dtype.kind != "f":
+    if type(out) is not np.ndarray or out.dtype is not _FLOAT64:
         out = _real(prim.name, out)
     node = _new_tensor()
     node.value = out
@@ -162,6 +162,9 @@ def _apply(prim, args, kwargs):
 
 
 _new_tensor = functools.partial(object.__new__, Tensor)
+
+
+_FLOAT64 = np.dtype(np.float64)
 
 
 def _real(name, out):

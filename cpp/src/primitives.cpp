@@ -128,7 +128,7 @@ const Primitive sqrt_primitive = defvjp(
 // 1 − tanh²(x) cancels where tanh(x) rounds to ±1 (|x| ≳ 19 it is exactly 0, the true value
 // 1.7e-17 at x = 20). Up to |x| = 5 it keeps all but 6e-13 of its relative precision; once some
 // |x| is beyond, sech²(x) is computed from x instead, as 4e/(1 + e)² with e = exp(−2|x|), which
-// neither cancels nor overflows (for the whole array, as autodiff_lib does).
+// neither cancels nor overflows (here for the whole array; autodiff_lib, for few, those alone).
 const double saturated = 1.0 / (std::cosh(5.0) * std::cosh(5.0));
 
 // sech²(x) = 1 − t², given t = tanh(x): from t up to |x| = 5, from x beyond.
