@@ -29,8 +29,18 @@ lab: $(STAMP)
 	mkdir -p .exchange
 	JUPYTER_CONFIG_PATH=$(LAB_CONFIG) $(BIN)/jupyter lab --ip=127.0.0.1 --ServerApp.root_dir=. $(ALLOW_ROOT) $(ARGS)
 
-test: $(STAMP)
+test: $(STAMP) sandbox-deps
 	$(BIN)/python -m pytest
+
+# The grading sandbox (course/sandbox.py): Debian's bubblewrap, and util-linux's prlimit and
+# setpriv. sandbox-deps installs what is missing as root, and says what to install otherwise.
+SANDBOX_PACKAGES := bubblewrap util-linux
+.PHONY: sandbox-deps
+sandbox-deps:
+	@if command -v bwrap >/dev/null && command -v prlimit >/dev/null && command -v setpriv >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SANDBOX_PACKAGES); \
+	else echo "The grading sandbox needs Debian's packages $(SANDBOX_PACKAGES) (as root: apt-get install $(SANDBOX_PACKAGES))"; exit 1; fi
 
 # The course as a student sees it: every notebook run in JupyterLab in headless Chromium
 # (tests/browser, marked `browser`; plain `make test` leaves them out, .ci/run runs both).
@@ -68,6 +78,8 @@ release: notebooks
 
 # Autograde everything under submitted/, a process per submission, one per core at a time, and
 # print the scores. ARGS: --jobs=N, --timeout=SECONDS, --force, or options of nbgrader autograde.
+# Each submission's kernel runs in a sandbox (course/sandbox.py; make sandbox-deps installs it);
+# ARGS=--no-sandbox grades without it.
 grade: $(STAMP)
 	$(BIN)/python -m course.grades $(ARGS)
 
@@ -111,7 +123,7 @@ $(HUB)/.installed: $(VENV)/.deploy-installed
 	$(HUB)/venv/bin/python -m pip install --quiet -e '.[course,deploy]'
 	touch $@
 
-test-hub: hub-deps
+test-hub: hub-deps sandbox-deps
 	$(BIN)/python -m pytest -p no:cacheprovider -s deploy/jupyterhub/tests
 
 # On the hub's server, as root, in the course's one checkout (/srv/autodiff/course): the
@@ -124,6 +136,8 @@ hub-install:
 	@[ "$$(id -u)" = 0 ] || { echo "make hub-install: run it as root (it writes $(HUB_PREFIX))"; exit 1; }
 	@$(HUB_PYTHON) -c 'import ensurepip, venv' 2>/dev/null && command -v npm >/dev/null || { \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv npm; }
+	@command -v bwrap >/dev/null || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SANDBOX_PACKAGES); }
 	test -x $(HUB_PREFIX)/venv/bin/python || $(HUB_PYTHON) -m venv $(HUB_PREFIX)/venv
 	$(HUB_PREFIX)/venv/bin/python -m pip install --quiet --upgrade pip
 	$(HUB_PREFIX)/venv/bin/python -m pip install --quiet '.[course,deploy]'

@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from nbgrader.converters import GenerateAssignment
+from nbgrader.converters import Autograde, GenerateAssignment
 from nbgrader.coursedir import CourseDirectory
-from nbgrader.preprocessors import GetGrades
+from nbgrader.preprocessors import Execute, GetGrades
 
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))  # the course's own preprocessors live in ./course
@@ -20,6 +20,7 @@ from course.feedback import DescribeFigures  # noqa: E402
 from course.late_work import PenaltyPerDayLate  # noqa: E402
 from course.nbgrader_plugins import HideHiddenTests, StripRunMetadata  # noqa: E402
 from course.resubmissions import RECORD  # noqa: E402
+from course.sandbox import SandboxedExecute  # noqa: E402
 
 c = get_config()  # noqa: F821  (provided by traitlets when it loads this file)
 
@@ -53,6 +54,15 @@ c.Execute.interrupt_on_timeout = True
 # No widget state is stored in graded notebooks: the feedback HTML then shows each slider's
 # static picture (autodiff_lib.plotting.slider) instead of a widget it cannot draw.
 c.Execute.store_widget_state = False
+# Each submission's kernel runs in a sandbox (course/sandbox.py): a private copy of its folder, the
+# environment read-only, no network, limits on memory (2 GiB), processes (64) and what it writes.
+# Grading refuses where it cannot be set up (make sandbox-deps); make grade ARGS=--no-sandbox, or
+# --SandboxedKernelManager.enabled=False, grades without it. Limits: e.g.
+# c.SandboxedKernelManager.memory_mib = 4096 (also processes, file_size_mib, disk_mib).
+c.Autograde.autograde_preprocessors = [
+    SandboxedExecute if step is Execute else step
+    for step in Autograde.autograde_preprocessors.default()
+]
 
 # -- feedback: nbgrader shows hidden tests in feedback, and failing hidden asserts in their ---
 # tracebacks; HideHiddenTests removes both, leaving the name of the error.

@@ -8,7 +8,11 @@ gradebook and an empty autograded/:
 * ``one process``: the former ``make grade``, one ``nbgrader autograde`` run for everyone
   (nbgrader starts once; a crash or a hang of that process stops everyone's grading);
 * ``serial``: ``python -m course.grades --jobs 1``, a process per submission, one at a time;
+* ``no-sandbox``: the same with ``--no-sandbox``: the cost of the grading sandbox
+  (``course/sandbox.py``) is the difference between the two, printed at the end;
 * ``parallel``: ``python -m course.grades --jobs J`` (J: one per core by default).
+
+``--kinds`` chooses among them (e.g. ``--kinds serial,no-sandbox`` for the sandbox's cost alone).
 
 Each run must grade all N (the script stops otherwise). The kinds of run take turns, for
 ``--rounds`` rounds, and the best round of each is summed up at the end; the load average
@@ -35,6 +39,7 @@ from course.grades import copy_sqlite, cores, score_table  # noqa: E402
 from .timing import machine_load  # noqa: E402
 
 PART01 = "01_newton_vs_gd"
+KINDS = ("one-process", "serial", "no-sandbox", "parallel")
 
 
 def prepare(root: Path, count: int) -> Path:
@@ -86,6 +91,11 @@ def main(argv=None) -> None:
     parser.add_argument(
         "--rounds", type=int, default=2, help="runs of each kind, interleaved (default 2)"
     )
+    parser.add_argument(
+        "--kinds",
+        default=",".join(KINDS),
+        help=f"the kinds of run, comma-separated (default: all of {','.join(KINDS)})",
+    )
     args = parser.parse_args(argv)
     n = args.submissions
     os.environ.pop("NBGRADER_DB_URL", None)  # the temporary course's own gradebook
@@ -95,11 +105,16 @@ def main(argv=None) -> None:
         root = Path(scratch) / "course"
         pristine = prepare(root, n)
         grade = ["python", "-m", "course.grades"]
-        runs = {
-            "one process": ["nbgrader", "autograde", PART01],
-            "serial": [*grade, "--jobs=1"],
-            f"parallel ({args.jobs} jobs)": [*grade, f"--jobs={args.jobs}"],
+        every = {
+            "one-process": ("one process", ["nbgrader", "autograde", PART01]),
+            "serial": ("serial", [*grade, "--jobs=1"]),
+            "no-sandbox": ("serial, no sandbox", [*grade, "--jobs=1", "--no-sandbox"]),
+            "parallel": (f"parallel ({args.jobs} jobs)", [*grade, f"--jobs={args.jobs}"]),
         }
+        kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
+        if unknown := set(kinds) - set(every):
+            parser.error(f"unknown kinds: {', '.join(sorted(unknown))}")
+        runs = dict(every[k] for k in kinds)
         header = ["run", "round", "seconds", "per minute", "load before"]
         print("{:<20} {:>5} {:>8} {:>11} {:>12}".format(*header))
         best = {}
@@ -112,9 +127,12 @@ def main(argv=None) -> None:
                     f"{name:<20} {k + 1:>5} {seconds:8.1f} {60 * n / seconds:11.1f} {load:12.2f}",
                     flush=True,
                 )
-        print("\nbest of the rounds, submissions per minute:")
+        print("\nbest of the rounds, submissions per minute and seconds per submission:")
         for name, seconds in best.items():
-            print(f"  {name:<20} {60 * n / seconds:6.1f}")
+            print(f"  {name:<20} {60 * n / seconds:6.1f} {seconds / n:6.2f} s")
+        if {"serial", "serial, no sandbox"} <= set(best):
+            cost = best["serial"] / best["serial, no sandbox"] - 1
+            print(f"\nthe grading sandbox costs {100 * cost:+.1f}% per submission (serial)")
 
 
 if __name__ == "__main__":

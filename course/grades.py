@@ -23,6 +23,11 @@ each grade's automatic score, the automatic comments, the late penalty); manual 
 in the gradebook are kept. A database server (``NBGRADER_DB_URL=postgresql://...``) takes
 concurrent writers: there the workers write to it directly.
 
+Each submission's kernel runs in a sandbox (``course/sandbox.py``: its own folder, the
+environment read-only, no network, limits on memory, processes and what it writes); where the
+sandbox cannot be set up this refuses to grade and says how to install it, and ``--no-sandbox``
+grades without it, loudly. The notes say which submissions ran into a limit.
+
 The table is read back from the gradebook (``course/score_table.py``): the score of each
 student in each assignment, ``*`` where written answers still wait for manual grading, ``R``
 where graded again, ``L`` where late, and ``FAILED`` where grading broke (an unreadable notebook,
@@ -49,6 +54,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import sandbox
 from .changed_cells import change_notes
 from .manual_grades import keep_manual_grades, snapshot_manual_grades
 from .quiet import silence_known_warnings
@@ -64,6 +70,19 @@ from .score_table import LEGEND, format_table, late_notes, score_table
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TIMEOUT = 1800  # seconds for one submission, all its notebooks (cells have their own)
+REFUSED = (
+    "Submissions run in a sandbox while they are graded (course/sandbox.py), so that none can "
+    "read the hidden tests, other students' work or the gradebook. To grade anyway, with every "
+    "right you have: make grade ARGS=--no-sandbox (python -m course.grades --no-sandbox)."
+)
+SANDBOXED = "Each submission runs in the grading sandbox (course/sandbox.py)."
+NO_SANDBOX = "\n".join([
+    "!" * 78,
+    "!! --no-sandbox: submissions run WITHOUT the sandbox, with every right of this user. A",
+    "!! submission can then read source/ (hidden tests, solutions), other students' work and",
+    "!! the gradebook, write anywhere you can, use the network and take all the memory.",
+    "!" * 78,
+])  # fmt: skip
 
 
 def cores() -> int:
@@ -348,6 +367,7 @@ def print_notes(fresh, reasons, outcomes, config) -> None:
         notes.append(f"- {len(forced)} submission(s) graded again (--force)")
     graded = [(o.student, o.assignment) for o in outcomes if o.ok]
     notes += late_notes(ROOT) + change_notes(ROOT, config, graded)
+    notes += sandbox.sandbox_notes(ROOT, config, graded)
     if notes:
         print("\nNotes:\n" + "\n".join(notes))
 
@@ -369,6 +389,11 @@ def parse_args(argv):
     parser.add_argument("--student", help="grade this student's submissions only")
     parser.add_argument("--assignment", help="grade this assignment only")
     parser.add_argument("--force", action="store_true", help="regrade what was graded before")
+    parser.add_argument(
+        "--no-sandbox", action="store_true",
+        help="run submissions with every right of the grader (course/sandbox.py): never for "
+        "work you did not write",
+    )  # fmt: skip
     args, extra = parser.parse_known_args(argv)
     if args.jobs < 1:
         parser.error("--jobs must be at least 1")
@@ -389,6 +414,14 @@ def main(argv=None) -> int:
         return 0
     reasons = {key: grading_reason(ROOT, config, *key, force=args.force) for key in todo}
     fresh = [key for key in todo if reasons[key]]
+    if fresh and args.no_sandbox:
+        print(NO_SANDBOX, flush=True)
+        extra = [*extra, "--SandboxedKernelManager.enabled=False"]
+    elif fresh and (why := sandbox.problem()) is not None:
+        print(f"make grade: not grading: {why}\n{REFUSED}", flush=True)
+        return 2
+    elif fresh:
+        print(SANDBOXED, flush=True)
     if fresh and PROCESSES.get_start_method() == "forkserver":
         multiprocessing.forkserver.ensure_running()  # it imports nbgrader while we go on
     from .late_work import update_late_work  # imports nbgrader

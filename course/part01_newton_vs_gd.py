@@ -185,6 +185,13 @@ def cells():
         markdown(r"""
             ## An adaptive step size: the bold driver
 
+            Instead of choosing $\eta$ in advance, let the optimizer find it by trial:
+
+            * after a step that **lowered** the loss, keep the new point and be bolder:
+              $\eta \leftarrow \text{grow}\cdot\eta$ (e.g. grow $= 1.2$);
+            * after a step that did **not** lower the loss, undo it (stay at the old point) and
+              be more careful: $\eta \leftarrow \text{shrink}\cdot\eta$ (e.g. shrink $= 0.5$).
+
             ### Exercise 1 ({points}): the step-size rule
 
             Write `next_step_size`, which returns the step size for the next step.
@@ -417,7 +424,8 @@ def cells():
             iteration is stable only if $\eta < 2/\lambda_{\max}$. With $\eta = 0.2$ the steep
             direction overshoots further on every step and the loss explodes. A step small
             enough for the steep direction removes only about $\eta\lambda_{\min}$ of the error
-            along the flat direction per step: $\eta = 0.01$ has not converged after 2000 steps.
+            along the flat direction per step: $\eta = 0.01$ has not converged after 2000 steps,
+            and the number of steps of even the best fixed step grows with the condition number.
             A fixed step tuned close to the best value, $2/(\lambda_{\min} + \lambda_{\max})$,
             converges as fast as the adaptive one (0.16: 646 steps), but tuning it requires
             $\lambda_{\max}$, which is unknown for a real loss and changes from place to place on

@@ -702,7 +702,7 @@ def cells():
             ## What the comparison shows
 
             * **Plain Newton fails** from every start: its first step overshoots so far that
-              $f$ overflows, and a fixed step size does not help.
+              $f$ overflows or the Hessian is singular, and a fixed step size does not help.
             * **Damped Newton converges** from the three starts. Its first steps are cut down
               by the line search (several trial points each); once it is near the minimum, it
               takes full steps and converges in a few more. From further out it loses its

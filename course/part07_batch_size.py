@@ -115,6 +115,11 @@ def cells():
             assert len(everything) == len(params), "one gradient per weight array"
             assert np.allclose(flatten(everything), flatten(full_gradient)), \\
                 "a batch of all 200 samples (each once) must give the full gradient"
+            five = np.random.default_rng(5).choice(len(x), size=5, replace=False)
+            drawn_five = flatten(minibatch_gradient(params, x, y, 5, np.random.default_rng(5)))
+            assert np.allclose(drawn_five, flatten(grad_loss(params, x[five], y[five]))), \\
+                "a batch of 5: not the gradient on the rows that rng.choice(len(x), size=5, " \\
+                "replace=False) draws from the rng passed in"
             ### BEGIN HIDDEN TESTS
             import numpy as np
 

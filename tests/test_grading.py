@@ -6,10 +6,11 @@ Students, for every assignment: ``instructor`` hands in the source notebook (the
 solution) and ``untouched`` the student version as released. On part 01, also:
 ``edited-tests`` replaced every test cell by ``pass``; ``raised-points`` gave every graded
 cell 100 points; ``infinite-loop`` loops forever in the gradient-descent answer cell;
-``corrupted`` handed in a file that is not a notebook; ``crash`` kills nbgrader from its
-kernel; and a class of ``full-NN`` (the reference solution), ``blank-NN`` (the release) and
-``half-NN`` (the reference without a gradient descent), as many as it takes for one parallel
-run to grade at least 30 submissions, each of whose scores must reach the gradebook.
+``corrupted`` handed in a file that is not a notebook; ``crash`` tries to kill nbgrader from
+its kernel (the sandbox, ``course/sandbox.py``, stops it; without it, it succeeds); and a
+class of ``full-NN`` (the reference solution), ``blank-NN`` (the release) and ``half-NN`` (the
+reference without a gradient descent), as many as it takes for one parallel run to grade at
+least 30 submissions, each of whose scores must reach the gradebook.
 """
 
 import hashlib
@@ -270,9 +271,33 @@ def test_a_parallel_run_puts_every_score_in_the_gradebook(course):
         assert f"{total[student.split('-')[0]]:g} / " in rows[student], rows[student]
 
 
-def test_a_crash_of_nbgrader_costs_that_submission_only(course):
-    assert f"Grading FAILED for student 'crash', assignment '{PART01}'" in course["grading"].stdout
-    assert not (course["root"] / "autograded" / "crash").exists()  # graded again next time
+def test_a_kernel_cannot_kill_nbgrader_from_the_sandbox(course):
+    assert "'crash'" not in course["grading"].stdout  # not FAILED: graded
+    got = grades(course["root"], "crash", PART01)
+    assert got["test_next_step_size"][0] == 1.0, got
+    assert all(g[0] == 0 for name, g in got.items() if name.startswith("test_gradient_descent"))
+
+
+def test_a_crash_of_nbgrader_costs_that_submission_only(course, monkeypatch):
+    """Without the sandbox the same hand-in kills its nbgrader: that submission is reported and
+    left to be graded again, every other score stays."""
+    from course.grades import grade_all
+
+    root = course["root"]
+    monkeypatch.delenv("NBGRADER_DB_URL", raising=False)  # the temporary course's gradebook
+    before = {(s, a): grades(root, s, a) for s, a in submissions(root) if s != "corrupted"}
+    killer = "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)  # nbgrader runs me"
+    write_submission(root, "crash2", PART01, with_answer(root, "gradient_descent", killer))
+    try:
+        [outcome] = grade_all(
+            [("crash2", PART01)], jobs=1, extra=["--SandboxedKernelManager.enabled=False"],
+            root=root,
+        )  # fmt: skip
+    finally:
+        shutil.rmtree(root / "submitted" / "crash2")
+    assert outcome.returncode != 0, outcome.log
+    assert not (root / "autograded" / "crash2").exists()  # graded again next time
+    assert {key: grades(root, *key) for key in before} == before
 
 
 def test_a_timeout_stops_that_submission_and_keeps_every_score(course, monkeypatch):

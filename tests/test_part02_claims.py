@@ -215,7 +215,7 @@ def test_when_no_step_size_lowers_f_nothing_is_recorded_and_the_last_size_is_tri
     trials = []
 
     def watched(x):
-        trials.append(np.array(x, dtype=float))
+        trials.append(np.array(ad.value_of(x), dtype=float))
         return f(x)
 
     far = np.array([-12.0, 18.0])

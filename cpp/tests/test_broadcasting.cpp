@@ -1,8 +1,12 @@
 // Broadcasting, and the one place that undoes it: every operand's derivative has the operand's
 // shape, summed over the axes broadcasting added or stretched (a wrong reduction here is a silent
 // wrong gradient, so each case is checked against the sum it must be).
+#include <algorithm>
+#include <numeric>
+
 #include <xtensor/xbuilder.hpp>
 #include <xtensor/xmath.hpp>
+#include <xtensor/xmanipulation.hpp>
 
 #include "helpers.hpp"
 
@@ -30,6 +34,48 @@ TEST_CASE("unbroadcast sums added and stretched axes and keeps batch axes") {
     SUBCASE("nothing to undo") {
         CHECK_CLOSE(unbroadcast(g, {2, 3, 4}).value(), g, 0.0, 0.0);
     }
+}
+
+// The forward computations walk broadcast operands with loops of their own (primitives.cpp: the
+// broadcasting loops), not with xtensor's assignment: they must give xtensor's numbers exactly,
+// whatever the shapes: numbers, rows, columns, axes of length 1 in the middle, empty arrays.
+TEST_CASE("the broadcasting loops give xtensor's results on every kind of shape") {
+    const std::vector<Array::shape_type> shapes = {
+        {}, {1}, {4}, {3, 1}, {1, 4}, {3, 4}, {2, 1, 4}, {2, 3, 1}, {1, 3, 4}, {2, 3, 4}, {0}, {3, 0}};
+    int compared = 0;
+    for (const auto& a_shape : shapes) {
+        for (const auto& b_shape : shapes) {
+            Array a = Array::from_shape(a_shape);
+            Array b = Array::from_shape(b_shape);
+            std::iota(a.begin(), a.end(), 1.0);
+            std::iota(b.begin(), b.end(), -2.5);
+            Array expected;
+            try {
+                expected = a * b;
+            } catch (const xt::broadcast_error&) {
+                CHECK_THROWS_AS(constant(a) * constant(b), std::invalid_argument);
+                continue;
+            }
+            CAPTURE(shape_string(a_shape));
+            CAPTURE(shape_string(b_shape));
+            CHECK_CLOSE((constant(a) * constant(b)).value(), expected, 0.0, 0.0);
+            CHECK_CLOSE((constant(a) - constant(b)).value(), Array(a - b), 0.0, 0.0);
+            CHECK_CLOSE((constant(b) + constant(a)).value(), Array(b + a), 0.0, 0.0);
+            CHECK_CLOSE((constant(a) / constant(b)).value(), Array(a / b), 0.0, 0.0);
+            CHECK_CLOSE(power(constant(a), constant(b)).value(), Array(xt::pow(a, b)), 0.0, 0.0);
+            ++compared;
+        }
+    }
+    CHECK(compared > 60);
+    const Array x = xt::reshape_view(xt::arange(120.0), {2, 3, 4, 5});
+    std::vector<std::size_t> order = {0, 1, 2, 3};
+    do {  // every order of four axes, against xtensor's transpose
+        CAPTURE(order[0] * 1000 + order[1] * 100 + order[2] * 10 + order[3]);
+        CHECK_CLOSE(transpose(constant(x), order).value(), Array(xt::transpose(x, order)), 0.0, 0.0);
+    } while (std::next_permutation(order.begin(), order.end()));
+    const Array column = testing::column({1.0, 2.0, 3.0});
+    CHECK_CLOSE(transpose(constant(column)).value(), Array(xt::transpose(column)), 0.0, 0.0);
+    CHECK_CLOSE(power(constant(column), 2.0).value(), Array(column * column), 0.0, 0.0);
 }
 
 TEST_CASE("the gradients of broadcast operands have the operands' shapes") {

@@ -13,7 +13,8 @@ address on 127.0.0.1, with its local-process spawner (this machine has no system
   fetches it, writes the reference solution and submits, through the hub's REST API and their
   own server; ``b`` runs the nbgrader commands in their server's environment and hands in the
   release untouched. The instructor collects, grades (``python -m course.grades``, as
-  ``make grade``), generates and releases feedback; both fetch it; ``backup.py`` backs it up.
+  ``make grade``, every kernel in the grading sandbox), generates and releases feedback; both
+  fetch it; ``backup.py`` backs it up.
 * ``b`` tries to read ``a``'s kernel: the TCP ports of ``a`` in /proc/net/tcp and the Unix
   sockets under ``a``'s home in /proc/net/unix, subscribed to. A kernel of ``a`` on TCP (as
   every kernel was before) is read: the check can fail. ``a``'s kernel on the hub is not.
@@ -775,9 +776,12 @@ def scores(course: Path, student: str, gradebook: Path | None = None) -> dict:
         }
 
 
-def test_grading_on_the_hub_succeeded(hub_run):
+def test_grading_on_the_hub_succeeded_in_the_sandbox(hub_run):
+    """As the unprivileged instructor, make grade runs every kernel in the sandbox (it would
+    refuse to grade, with exit status 2, where the sandbox could not be set up)."""
     assert hub_run["grading"].returncode == 0, hub_run["grading"].log
     assert "FAILED" not in hub_run["grading"].stdout
+    assert "Each submission runs in the grading sandbox" in hub_run["grading"].stdout
 
 
 def test_the_reference_solution_gets_every_autograded_point(hub_run):
