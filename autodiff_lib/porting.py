@@ -176,6 +176,8 @@ TABLE = [
         ("np.concatenate", "xt::concatenate(xt::xtuple(a, b), axis)", "", NOT_LISTS),
         ("np.cos", "xt::cos", "", ""),
         ("np.cosh", "xt::cosh", "", ""),
+        ("np.count_nonzero", "xt::count_nonzero", "how many entries of tanh's rule are beyond "
+         "|x| = 5", ""),
         ("np.diag", "xt::diag", "", ""),
         ("np.divide", "operator/", "", ""),
         ("np.dtype", "value_type", "checks that values are real (kind 'f', not 'c'): in C++ "
