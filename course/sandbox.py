@@ -60,6 +60,7 @@ from traitlets import Bool, Integer
 
 __all__ = [
     "INSTALL",
+    "remove_boxes",
     "SandboxedExecute",
     "SandboxedKernelManager",
     "problem",
@@ -197,6 +198,16 @@ def problem(quick: bool = False) -> str | None:
     return None
 
 
+def box_prefix(pid: int) -> str:
+    return f"adk-{pid}-"
+
+
+def remove_boxes(pid: int) -> None:
+    """Remove the sandbox folders of grading process ``pid``, killed before it could."""
+    for box in Path(tempfile.gettempdir()).glob(box_prefix(pid) + "*"):
+        shutil.rmtree(box, ignore_errors=True)
+
+
 def children_of() -> dict[int, list[int]]:
     """``{pid: [its children]}`` for every process (read from /proc)."""
     children: dict[int, list[int]] = {}
@@ -259,7 +270,8 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     async def _async_pre_start_kernel(self, **kw):
         if self.enabled and self.box is None:
-            self.box = Path(tempfile.mkdtemp(prefix="adk-"))  # short: sockets take < 108 bytes
+            # short (a socket's path takes < 108 bytes), and named after the grading process
+            self.box = Path(tempfile.mkdtemp(prefix=box_prefix(os.getpid())))
             for name in ("work", "tmp", "ipc"):
                 (self.box / name).mkdir()
             self.transport = "ipc"

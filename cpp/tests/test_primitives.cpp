@@ -1,6 +1,7 @@
 // Every primitive's rule against central differences, to second order (rules of rules), and the
 // forward values against what numpy computes (tests/test_primitives.py in C++).
 #include <cmath>
+#include <limits>
 
 #include <xtensor/xbuilder.hpp>
 #include <xtensor/xmath.hpp>
@@ -84,7 +85,7 @@ TEST_CASE("elementwise functions to second order") {
 
 TEST_CASE("the forward values are numpy's") {
     const Tensor x = variable(X);
-    CHECK_CLOSE(tanh(x).value(), xt::tanh(X), 0.0, 0.0);
+    CHECK_CLOSE(tanh(x).value(), xt::tanh(X), 1e-15, 0.0);  // libmvec's kernels: a few ulp
     CHECK_CLOSE(sign(x).value(), (Array{{1.0, -1.0, 1.0}, {1.0, 1.0, -1.0}}), 0.0, 0.0);
     CHECK_CLOSE(maximum(x, 0.0).value(), (Array{{0.3, 0.0, 1.1}, {0.5, 0.9, 0.0}}), 0.0, 0.0);
     CHECK_CLOSE(sum(x).value(), Array(1.1 + 0.5 + 0.9 - 0.7 - 1.3 + 0.3), 1e-15, 1e-15);
@@ -100,6 +101,30 @@ TEST_CASE("the forward values are numpy's") {
     const Tensor positive = x > 0.0;
     CHECK_FALSE(positive.requires_grad());
     CHECK_CLOSE(positive.value(), (Array{{1.0, 0.0, 1.0}, {1.0, 1.0, 0.0}}), 0.0, 0.0);
+}
+
+TEST_CASE("tanh: the vectorized kernels give libm's values, infinities, zeros and NaN") {
+    // 1000 numbers from 1e-9 to 40 in size, both signs: every length of the tail after the
+    // vectors of 4 or 8, small numbers where tanh x ≈ x, large ones where it is ±1
+    Array x = Array::from_shape({1003});
+    for (std::size_t i = 0; i < x.size(); ++i) {
+        x(i) = (i % 2 == 0 ? 1.0 : -1.0) * std::pow(10.0, -9.0 + 10.6 * static_cast<double>(i) / 1003.0);
+    }
+    for (std::size_t n : {std::size_t{1}, std::size_t{5}, std::size_t{11}, x.size()}) {
+        const Array part = xt::view(x, xt::range(0, n));
+        CHECK_CLOSE(tanh(constant(part)).value(), Array(xt::tanh(part)), 1e-15, 0.0);  // 4 ulp
+    }
+    const double inf = std::numeric_limits<double>::infinity();
+    const Array special = {inf, -inf, 0.0, -0.0, std::nan(""), 1e-300, 800.0, -800.0, 0.5};
+    const Array out = tanh(constant(special)).value();
+    CHECK(out(0) == 1.0);
+    CHECK(out(1) == -1.0);
+    CHECK((out(2) == 0.0 && !std::signbit(out(2))));
+    CHECK((out(3) == 0.0 && std::signbit(out(3))));
+    CHECK(std::isnan(out(4)));
+    CHECK(out(5) == 1e-300);
+    CHECK(out(6) == 1.0);
+    CHECK(out(7) == -1.0);
 }
 
 TEST_CASE("reductions with axes, keepdims and the mean's weights") {
