@@ -37,11 +37,19 @@ def _axes(ax):
 def log_ticks(ax, axis="y"):
     """Label the log-scaled ``axis`` ("x" or "y") of ``ax`` at 1, 2 and 5 times each power of
     ten, written plainly (0.02, not 2×10⁻²): an axis spanning a decade or two then shows
-    several labels instead of one. Returns ``ax``."""
+    several labels instead of one. Over more than three decades, only the powers of ten are
+    labelled (matplotlib would otherwise drop every label). Returns ``ax``."""
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
+    class OneTwoFive(LogLocator):
+        def tick_values(self, vmin, vmax):
+            low, high = sorted((vmin, vmax))
+            wide = low <= 0 or high / low > 1e3
+            self.set_params(subs=(1.0,) if wide else (1.0, 2.0, 5.0))
+            return super().tick_values(vmin, vmax)
+
     target = ax.yaxis if axis == "y" else ax.xaxis
-    target.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    target.set_major_locator(OneTwoFive(base=10))
     target.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
     target.set_minor_formatter(NullFormatter())
     return ax

@@ -112,17 +112,23 @@ def cells():
         markdown(r"""
             The column *in cpp/* below is found the same way, by reading the port's source: the
             files of `cpp/` (library and examples) that call the xtensor function of the row,
-            with the line of the first call. Arithmetic operators are found where the port's
-            forward computations apply them to two values. Rows without a file are what the
-            port needs from nowhere: random numbers (the port's examples read data that numpy
-            made), `linalg.solve` and `qr` for the library's optimizers and landscapes (the
-            part 01 example solves its Newton step with `xt::linalg::solve` itself), and the
-            Python-only types and tools.
+            with the line of the first call. Arithmetic operators (and `pow`) are found where the
+            port's forward computations apply them to two values: in the port's own broadcasting
+            loop, which takes the operation as a functor (`std::plus<>()`), because xtensor's
+            assignment of a broadcast expression is slow without xsimd (section 7). Rows without
+            a file are what the port needs from nowhere: random numbers (the port's examples
+            read data that numpy made), `linalg.solve` and `qr` for the library's optimizers
+            and landscapes (the part 01 example solves its Newton step with
+            `xt::linalg::solve` itself), and the Python-only types and tools.
         """),
         code("""
-            OPERATORS = {"operator+": r"value\\(\\) \\+ ", "operator-": r"value\\(\\) - ",
-                         "operator*": r"value\\(\\) \\* ", "operator/": r"value\\(\\) / ",
+            # an operator on two values, or its functor handed to the port's broadcasting loop
+            OPERATORS = {"operator+": r"value\\(\\) \\+ |value\\(\\), std::plus<>",
+                         "operator-": r"value\\(\\) - |value\\(\\), std::minus<>",
+                         "operator*": r"value\\(\\) \\* |value\\(\\), std::multiplies<>",
+                         "operator/": r"value\\(\\) / |value\\(\\), std::divides<>",
                          "unary operator-": r"return -x\\[0\\]\\.value\\(\\)"}
+            OWN_LOOPS = {"xt::pow": r"std::pow\\("}  # power runs in the same loop
 
 
             def used_in_cpp(entry):
@@ -133,6 +139,8 @@ def cells():
                 patterns = [re.escape(name) + r"\\b(?!\\(\\))" for name in names]
                 if entry.xtensor in OPERATORS:
                     patterns = [OPERATORS[entry.xtensor]]
+                if entry.xtensor in OWN_LOOPS:
+                    patterns.append(OWN_LOOPS[entry.xtensor])
                 hits = [(path, number) for path in SOURCES
                         for number, line in enumerate(path.read_text("utf-8").splitlines(), 1)
                         if patterns and any(re.search(p, line.split("//")[0]) for p in patterns)]
@@ -238,8 +246,9 @@ def cells():
             handles to graph nodes: when the sweep is recorded (for a Hessian), what a rule
             computes from them becomes new nodes of the graph, which the next sweep
             differentiates. A rule that received the node itself (`const Node& ans`) could read
-            its value but not put it into the graph: tanh's rule `g * (1 - ans * ans)` needs
-            `ans` as a node, or the Hessian loses the path through it. And a rule is a plain
+            its value but not put it into the graph: tanh's rule `g * sech_squared(x, ans)` needs
+            `ans` as a node (the derivative of sech² is −2 sech² tanh), or the Hessian loses the
+            path through it. And a rule is a plain
             function pointer, not a `std::function`: a lambda that captures anything does not
             convert to it, so no rule can hold a handle to its own output, which would be a
             cycle.
@@ -253,8 +262,10 @@ def cells():
             written with the port's own operations, as `defvjp` pairs them in Python:
         """),
         code("""
+            excerpt("src/primitives.cpp", "const Primitive sech_squared_primitive",
+                    "    nullptr);")
             excerpt("src/primitives.cpp", "const Primitive tanh_primitive",
-                    "    [](G g, Ans ans, Args, Attr) { return g * (1.0 - ans * ans); });")
+                    "    [](G g, Ans ans, Args x, Attr) { return g * apply(sech_squared_primitive")
             excerpt("src/primitives.cpp", "Tensor lowered(",
                     "    [](G g, Ans ans, Args x, Attr) { return g * ans * log(")
         """, check_output=True),
@@ -425,10 +436,14 @@ def cells():
             * On the chain of 16-vectors the port needs well under the time of hand-written
               numpy, whose every operation pays a call from Python.
             * Where the arithmetic is everything (large matrices), every column calls BLAS for
-              the products, and the elementwise loops (`tanh`, the rules' products) decide:
-              xtensor's loops over `std::tanh` are slower than numpy's vectorized ones, unless
-              xtensor is built with xsimd (the last column), which brings the port level with
-              numpy.
+              the products, and the elementwise loops (`tanh`, the rules' products) decide. Two
+              things made the port's loops several times numpy's on the MLP 64/256 until they
+              were fixed: xtensor assigns a broadcast sum like `x W1 + b1` element by element
+              through generic iterators (unless built with xsimd), and libm's `tanh` takes one
+              number at a time where numpy's is vectorized. The port now walks broadcast
+              operands with numpy's kind of loop and calls glibc's vectorized `tanh`, and is level
+              with numpy there in all three builds; on the largest MLP it is still slower, as
+              its copies (transposes, a new array per result) outgrow the caches.
             * The Hessian is computed as the Jacobian of the gradient, a sweep over the recorded
               sweep: far from the closed form `A + diag(1 - tanh²x)` in every library, and the
               port no faster than the Python library there, because the time goes into the

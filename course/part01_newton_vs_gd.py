@@ -235,7 +235,10 @@ def cells():
 
             1. Start at `x0` with $\eta$ = `step_size`.
             2. Before each step, stop if $\lVert\nabla f(x)\rVert \le$ `tol` (`np.linalg.norm`):
-               the method has **converged**. Never take more than `max_steps` steps.
+               the method has **converged**. Never take more than `max_steps` steps: after
+               the last one, `converged` says whether $\lVert\nabla f(x)\rVert \le$ `tol` at the
+               point you end at (so a run that reaches the tolerance on its last allowed step
+               has converged).
             3. A step tries $x_{\text{new}} = x - \eta\,\nabla f(x)$. If
                $f(x_{\text{new}}) < f(x)$, move there; otherwise stay at $x$. Then update
                $\eta$ with your `next_step_size`.
@@ -300,6 +303,14 @@ def cells():
             assert np.array_equal(result.trajectory[0], x0), "the trajectory starts at x0"
             assert result.converged, "gradient descent should converge on this quadratic"
             assert np.linalg.norm(A @ (result.x - x_star)) <= 1e-6, "converged, but |grad f| > tol"
+            bold_driver = ad.gradient_descent(f, x0, step_size=0.01, tol=1e-6, max_steps=2000)
+            assert np.allclose(result.step_sizes[:20], bold_driver.step_sizes[:20]), (
+                "step_sizes: record the eta each step tried (before next_step_size updates it)")
+            same_path = n == bold_driver.steps and np.allclose(result.trajectory,
+                                                               bold_driver.trajectory)
+            assert same_path, (
+                "the path differs from the bold driver's: a step that does not lower f is undone "
+                "(x stays where it was) and eta shrinks")
             print(f"converged in {n} steps")
         """,
             "test_gradient_descent_2d",
@@ -536,7 +547,7 @@ def cells():
 
             * A **gradient-descent step is cheaper**: one gradient, against a gradient, a
               Hessian and a linear solve for Newton. The gap widens with the dimension $n$
-              (the sweep below): the Hessian has $n^2$ entries and the solve costs $O(n^3)$.
+              (the sweep above): the Hessian has $n^2$ entries and the solve costs $O(n^3)$.
             * Yet gradient descent takes **far more steps**, and so **more time overall**. Its
               path zig-zags across the narrow valley, and its loss falls by a roughly constant
               factor per step (a straight line on the log scale), a factor that gets worse as

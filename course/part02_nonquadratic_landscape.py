@@ -83,7 +83,9 @@ def cells():
             function of one argument, the vector $x$), as `quadratic(A, x_star)` does in part 01.
             Write $f$ with `autodiff_lib`'s functions (`ad.matmul`, `ad.cosh`, `ad.log`,
             `ad.sum`; numpy's `np.log`, `np.cosh` also work on the library's Tensors), so that
-            `ad.grad` and `ad.hessian` can differentiate it.
+            `ad.grad` and `ad.hessian` can differentiate it. (The library also has
+            `ad.logcosh`, which never overflows; write $f$ from `ad.log` and `ad.cosh` here: the
+            notebook shows below what the overflow does.)
         """),
         solution(
             """
@@ -242,8 +244,9 @@ def cells():
 
 
             def f_1d(u):
-                \"\"\"log cosh u in one variable: your landscape with M = I and x_star = 0.\"\"\"
-                return log_cosh_landscape(np.eye(1), np.zeros(1))(u)
+                \"\"\"log cosh u in one variable (a number or an array of one): your landscape
+                with M = I and x_star = 0.\"\"\"
+                return log_cosh_landscape(np.eye(1), np.zeros(1))(ad.reshape(u, (1,)))
 
 
             for u0 in [0.5, 1.0, 1.1, 1.5]:
@@ -290,9 +293,9 @@ def cells():
             cannot go on, in one of two ways, depending on how $f$ is written: written as
             `log(cosh(u))`, as above, $\cosh$ overflows and the loss is `inf` (a
             `DivergenceError`); written without overflow (for example
-            $|u| + \log(1 + e^{-2|u|}) - \log 2$), the loss stays finite but the curvature
-            $1/\cosh^2 u$ rounds to $0$, the Hessian is singular and the next step fails (a
-            `LinAlgError`). Below, "blew up" stands for either.
+            `ad.logaddexp(u, -u) - np.log(2)`, or the library's `ad.logcosh`), the loss stays
+            finite but the curvature $1/\cosh^2 u$ rounds to $0$, the Hessian is singular and
+            the next step fails (a `LinAlgError`). Below, "blew up" stands for either.
 
             **Would a smaller, fixed step help?** `ad.newton(..., step_size=eta)` takes the step
             $x \leftarrow x - \eta\,H^{-1}\nabla f$ with a fixed $\eta$:
@@ -459,6 +462,16 @@ def cells():
             assert np.all((result.step_sizes > 0) & (result.step_sizes <= 1)), \\
                 "step sizes must lie in (0, 1]"
             assert np.all(np.diff(result.losses) < 0), "every accepted step must lower the loss"
+            halvings = -np.log2(result.step_sizes)
+            assert np.allclose(halvings, np.round(halvings)), \\
+                "every step size must be a power of 1/2: 1, 1/2, 1/4, ... (halve it each time)"
+            f_visible = pseudo_huber(M, x_star)
+            for k in np.flatnonzero(result.step_sizes < 1):
+                x_k, eta_k = result.trajectory[k], result.step_sizes[k]
+                twice = x_k + 2 * (result.trajectory[k + 1] - x_k)
+                assert float(f_visible(twice)) >= result.losses[k], (
+                    f"step {k + 1} was halved once too often: twice its step size lowers f too "
+                    "(take the first of 1, 1/2, 1/4, ... that lowers f)")
             ### BEGIN HIDDEN TESTS
             import numpy as np
 
@@ -609,7 +622,7 @@ def cells():
         ),
         markdown(r"""
             The three paths on the log-cosh landscape: plain Newton's first step leaves the
-            picture (the legend says where it lands: hundreds to thousands away), damped Newton
+            picture (each title says where it lands: hundreds to thousands away), damped Newton
             shortens its first steps, then takes full steps.
         """),
         code("""
@@ -618,12 +631,13 @@ def cells():
                 plain = undamped_newton(f, x0, max_steps=1)
                 x1 = np.array2string(plain.trajectory[-1], precision=0, separator=", ")
                 paths = {
-                    f"Newton, no step size (first step to {x1}, off the picture)": plain,
+                    "plain Newton (off the picture)": plain,
                     "damped Newton": result("log-cosh", k, "damped Newton"),
                     "gradient descent": result("log-cosh", k, "gradient descent"),
                 }
                 plot_trajectories(f, paths, ax=ax, bounds=((-3.5, 4.5), (-4.0, 3.5)))
-                ax.set_title(f"start {k}: x0 = {x0}")
+                ax.set_title(f"start {k}: x0 = {x0}\\nplain Newton's first step: {x1}",
+                             fontsize="medium")
             plt.show()
         """),
         code("""

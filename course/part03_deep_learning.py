@@ -248,6 +248,8 @@ def cells():
             value = float(mse(np.array([[1.0], [2.0]]), np.array([[0.0], [4.0]])))
             assert np.isclose(value, 2.5), \\
                 "mse([[1], [2]], [[0], [4]]) must be (1 + 4) / 2 = 2.5"
+            assert np.isclose(float(mse(np.ones((2, 3)), np.zeros((2, 3)))), 1.0), \\
+                "with 3 outputs per sample, average over all 2 x 3 entries (not per sample)"
             # Shapes (20, 1) and (20,): numpy would broadcast them to (20, 20).
             try:
                 mse(np.zeros((20, 1)), np.arange(20.0))
@@ -338,6 +340,10 @@ def cells():
                                     [np.array([0.5, -1.0]), np.array([[2.0]])], 0.1)
             assert np.allclose(stepped[0], [0.95, 2.1]) and np.allclose(stepped[1], [[2.8]]), \\
                 "each array must move by -step_size times its gradient"
+            kept = [np.array([1.0, 2.0])]
+            gradient_step(kept, [np.array([1.0, 1.0])], 0.5)
+            assert np.array_equal(kept[0], [1.0, 2.0]), \\
+                "gradient_step changed the array passed in: return new arrays (no -=)"
             ### BEGIN HIDDEN TESTS
             import numpy as np
 
@@ -482,7 +488,7 @@ def cells():
             # The loop alone: stand-ins replace your forward, mse, gradient_step and minibatches
             # here, so that a mistake in one of them does not cost these points. Hidden tests:
             # the weights after training, against a reference loop.
-            calls = {"epochs": 0, "steps": []}
+            calls = {"epochs": 0, "steps": [], "weights": [], "rows": []}
 
             def stand_in_minibatches(n_samples, batch_size, rng):
                 calls["epochs"] += 1
@@ -490,9 +496,11 @@ def cells():
 
             def stand_in_step(params, grads, step_size):
                 calls["steps"].append((step_size, [np.shape(g) for g in grads]))
-                return params
+                calls["weights"].append(float(np.ravel(params[0])[0]))
+                return [params[0] + 1.0]  # new weights: the next step must be given these
 
             def stand_in_forward(params, inputs):
+                calls["rows"].append(len(inputs))
                 return inputs * params[0]
 
             def stand_in_mse(prediction, target):
@@ -511,6 +519,11 @@ def cells():
             assert all(step == (0.25, [(1, 1)]) for step in calls["steps"]), \\
                 "pass step_size and the gradients (one per weight array) to gradient_step"
             assert len(history) == 2, "the loss is recorded once per epoch"
+            assert calls["rows"].count(2) == 4 and calls["rows"].count(1) == 2, \\
+                "compute each step's gradient on the mini-batch alone: x[batch] and y[batch]"
+            assert calls["weights"] == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0], \\
+                "each step must start from the weights the previous gradient_step returned " \\
+                "(params = gradient_step(params, grads, step_size))"
             ### BEGIN HIDDEN TESTS
             import numpy as np
 

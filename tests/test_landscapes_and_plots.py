@@ -65,3 +65,21 @@ def test_log_ticks_label_an_axis_of_two_decades_at_1_2_and_5():
     shown = [t.get_text() for t in ax.get_yticklabels() if low <= t.get_position()[1] <= high]
     assert shown == ["0.01", "0.02", "0.05", "0.1", "0.2", "0.5"]
     plt.close(fig)
+
+
+def test_log_ticks_label_the_powers_of_ten_of_an_axis_of_ten_decades():
+    """1, 2 and 5 per decade over ten decades: matplotlib drops them all, leaving no label."""
+    import matplotlib.pyplot as plt
+
+    from autodiff_lib.plotting import log_ticks
+
+    fig, ax = plt.subplots()
+    ax.semilogy([0, 1], [1e-8, 100.0])
+    ax.set_ylim(6e-8, 230.0)
+    log_ticks(ax)
+    fig.canvas.draw()
+    low, high = ax.get_ylim()
+    shown = [t.get_text() for t in ax.get_yticklabels() if low <= t.get_position()[1] <= high]
+    assert len(shown) >= 4 and shown[-1] == "100"
+    assert all(float(text) == 10 ** round(np.log10(float(text))) for text in shown), shown
+    plt.close(fig)

@@ -3,6 +3,7 @@ on the notebook's quadratic and network and on random quadratics. Only counted s
 seeded numerics: no timings."""
 
 
+import nbformat
 import numpy as np
 import pytest
 from coursekit import ROOT, reference_namespace
@@ -266,3 +267,36 @@ def test_the_large_step_leads_at_first_then_stays_above_the_small_one(ref, desce
                      for run in descents.values()])  # fmt: skip
     lowest = np.argmin(four, axis=0)
     assert np.all(lowest[120:400] == 1)  # the small step is the lowest from 120 to about 400
+
+
+def test_every_loss_panel_of_the_quadratic_slider_is_readable(ref):
+    """A log axis over less than a decade (0.2 runs from 84.57 to 83.97) would show one tick:
+    such a panel is linear; every panel shows at least three labelled values."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    (cell,) = [c.source for c in notebook.cells if "def draw_quadratic_run" in c.source]
+    namespace = dict(ref)
+    drawn = {}
+
+    def every_value(draw, options, description, value=None):
+        for eta in options:
+            draw(eta)
+            drawn[eta] = plt.gcf()
+
+    namespace["slider"] = every_value
+    exec(cell, namespace)
+    assert sorted(drawn) == sorted(ref["QUADRATIC_ETAS"])
+    for eta, figure in drawn.items():
+        figure.canvas.draw()
+        right = figure.axes[1]
+        low, high = right.get_ylim()
+        shown = [t for t in right.get_yticklabels() if low <= t.get_position()[1] <= high]
+        labelled = [t for t in shown if t.get_text()]
+        assert len(labelled) >= 3, (eta, right.get_yscale(), [t.get_text() for t in labelled])
+        losses = ref["quadratic_runs"][eta].losses
+        assert (right.get_yscale() == "linear") == (max(losses) < 10 * min(losses)), eta
+        plt.close(figure)

@@ -1,6 +1,7 @@
 // Every primitive's rule against central differences, to second order (rules of rules), and the
 // forward values against what numpy computes (tests/test_primitives.py in C++).
 #include <cmath>
+#include <limits>
 
 #include <xtensor/xbuilder.hpp>
 #include <xtensor/xmath.hpp>
@@ -48,6 +49,23 @@ TEST_CASE("power: the base, the exponent, and both") {
     const Array at_zero = {0.0, 1.0};
     CHECK_CLOSE(grad([](const Tensor& x) { return sum(power(x, 0.0)); })(at_zero),
                 (Array{0.0, 0.0}), 0.0, 0.0);
+    // d/dy (−2)^y has no real value: nan, not −0.0 (0^y still has slope 0 in y)
+    const Array bases = {-2.0, 0.0, 2.0};
+    const Array slope = grad([&](const Tensor& y) { return sum(power(bases, y)); })(Array{3.0, 3.0, 3.0});
+    CHECK(std::isnan(slope(0)));
+    CHECK(slope(1) == 0.0);
+    CHECK(slope(2) == doctest::Approx(8.0 * std::log(2.0)).epsilon(1e-14));
+}
+
+TEST_CASE("tanh far from 0: sech² without cancellation, its derivative too") {
+    // 1 − tanh²(20) is exactly 0 in doubles; sech²(20) = 1.6993417021166355e-17
+    const Array u = {20.0, -35.0, 800.0};
+    const Array first = grad([](const Tensor& x) { return sum(tanh(x)); })(u);
+    CHECK(first(0) == doctest::Approx(1.6993417021166355e-17).epsilon(1e-13));
+    CHECK(first(1) == doctest::Approx(1.5901798902e-30).epsilon(1e-9));
+    CHECK(first(2) == 0.0);
+    const Array second = hessian([](const Tensor& x) { return sum(tanh(x)); })(Array{20.0});
+    CHECK(second(0, 0) == doctest::Approx(-3.398683404233271e-17).epsilon(1e-13));
 }
 
 TEST_CASE("elementwise functions to second order") {
@@ -67,7 +85,7 @@ TEST_CASE("elementwise functions to second order") {
 
 TEST_CASE("the forward values are numpy's") {
     const Tensor x = variable(X);
-    CHECK_CLOSE(tanh(x).value(), xt::tanh(X), 0.0, 0.0);
+    CHECK_CLOSE(tanh(x).value(), xt::tanh(X), 1e-15, 0.0);  // libmvec's kernels: a few ulp
     CHECK_CLOSE(sign(x).value(), (Array{{1.0, -1.0, 1.0}, {1.0, 1.0, -1.0}}), 0.0, 0.0);
     CHECK_CLOSE(maximum(x, 0.0).value(), (Array{{0.3, 0.0, 1.1}, {0.5, 0.9, 0.0}}), 0.0, 0.0);
     CHECK_CLOSE(sum(x).value(), Array(1.1 + 0.5 + 0.9 - 0.7 - 1.3 + 0.3), 1e-15, 1e-15);
@@ -83,6 +101,30 @@ TEST_CASE("the forward values are numpy's") {
     const Tensor positive = x > 0.0;
     CHECK_FALSE(positive.requires_grad());
     CHECK_CLOSE(positive.value(), (Array{{1.0, 0.0, 1.0}, {1.0, 1.0, 0.0}}), 0.0, 0.0);
+}
+
+TEST_CASE("tanh: the vectorized kernels give libm's values, infinities, zeros and NaN") {
+    // 1000 numbers from 1e-9 to 40 in size, both signs: every length of the tail after the
+    // vectors of 4 or 8, small numbers where tanh x ≈ x, large ones where it is ±1
+    Array x = Array::from_shape({1003});
+    for (std::size_t i = 0; i < x.size(); ++i) {
+        x(i) = (i % 2 == 0 ? 1.0 : -1.0) * std::pow(10.0, -9.0 + 10.6 * static_cast<double>(i) / 1003.0);
+    }
+    for (std::size_t n : {std::size_t{1}, std::size_t{5}, std::size_t{11}, x.size()}) {
+        const Array part = xt::view(x, xt::range(0, n));
+        CHECK_CLOSE(tanh(constant(part)).value(), Array(xt::tanh(part)), 1e-15, 0.0);  // 4 ulp
+    }
+    const double inf = std::numeric_limits<double>::infinity();
+    const Array special = {inf, -inf, 0.0, -0.0, std::nan(""), 1e-300, 800.0, -800.0, 0.5};
+    const Array out = tanh(constant(special)).value();
+    CHECK(out(0) == 1.0);
+    CHECK(out(1) == -1.0);
+    CHECK((out(2) == 0.0 && !std::signbit(out(2))));
+    CHECK((out(3) == 0.0 && std::signbit(out(3))));
+    CHECK(std::isnan(out(4)));
+    CHECK(out(5) == 1e-300);
+    CHECK(out(6) == 1.0);
+    CHECK(out(7) == -1.0);
 }
 
 TEST_CASE("reductions with axes, keepdims and the mean's weights") {
