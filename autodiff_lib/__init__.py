@@ -44,7 +44,9 @@ from . import (
 )
 from .checking import GradCheckReport, GradientCheckError, check_grad
 from .differentiation import (
+    AutodiffWarning,
     OperationCounts,
+    ValueAndGrad,
     count_operations,
     diff,
     differential_cache,

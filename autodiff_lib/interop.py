@@ -7,6 +7,7 @@ instead of silently dropping the derivative; on constants it simply computes the
 
 from __future__ import annotations
 
+import inspect
 import sys
 
 import numpy as np
@@ -50,6 +51,25 @@ INSPECTORS = {
 }  # fmt: skip
 
 
+def _unknown_keywords(function, kwargs):
+    """The keywords in ``kwargs`` that ``function`` does not take (none if it cannot tell)."""
+    if not kwargs:
+        return []
+    try:
+        parameters = inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return []
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return []
+    return [k for k in kwargs if k not in parameters]
+
+
+def _public(function):
+    """The name under which autodiff_lib exports ``function`` (a primitive by its own name)."""
+    primitive = getattr(function, "primitive", None)
+    return primitive.name if primitive is not None else function.__name__
+
+
 def _values(obj):
     if isinstance(obj, Tensor):
         return obj.value
@@ -69,19 +89,41 @@ def _tracks(obj):
 
 def array_ufunc(ufunc, method, inputs, kwargs):
     """``np.<ufunc>(..., t, ...)``: the library's primitive, numpy on constants, else an error."""
-    if kwargs.get("out") is not None:
-        raise flagged(
-            TypeError(
-                f"numpy.{ufunc.__name__}(..., out=...) would write into a Tensor in place; "
-                "Tensors are immutable, assign the result to a new name instead"
+    name = ufunc.__name__
+    out = kwargs.get("out")
+    if out is not None:
+        outs = out if isinstance(out, tuple) else (out,)
+        if any(isinstance(o, Tensor) for o in outs):
+            raise flagged(
+                TypeError(
+                    f"numpy.{name}(..., out=...) would write into a Tensor in place; "
+                    "Tensors are immutable, assign the result to a new name instead"
+                )
             )
-        )
+        if _tracks(inputs):
+            raise flagged(
+                TypeError(
+                    f"numpy.{name}(..., out=array) (or an in-place operator such as acc += x) "
+                    "would write a variable's values into a plain numpy array, which cannot "
+                    "hold its derivative; write acc = acc + x instead (a new Tensor). (If x is a "
+                    "gradient that came back as a Tensor because f read data made with ad.Tensor, "
+                    "mark the data ad.constant(X) or pass plain arrays.)"
+                )
+            )
     if method == "__call__" and ufunc in UFUNCS and not kwargs:
         return UFUNCS[ufunc](*inputs)
     all_bool = all(t.endswith("?") for t in ufunc.types)
     if all_bool or not _tracks(inputs):
         return getattr(ufunc, method)(*_values(inputs), **kwargs)
-    name = ufunc.__name__
+    if ufunc in UFUNCS and method == "__call__":
+        keywords = ", ".join(f"{k}=..." for k in kwargs)
+        raise flagged(
+            TypeError(
+                f"numpy.{name}(x, {keywords}): autodiff_lib.{_public(UFUNCS[ufunc])} takes no "
+                f"keyword argument {', '.join(map(repr, kwargs))} (it computes in float64 on "
+                f"every element); call numpy.{name}(x) without it"
+            )
+        )
     hint = f"autodiff_lib.{name}" if hasattr(ops, name) else "a function of autodiff_lib"
     raise flagged(
         TypeError(
@@ -94,7 +136,18 @@ def array_ufunc(ufunc, method, inputs, kwargs):
 def array_function(func, args, kwargs):
     """``np.<function>(t, ...)``: the library's function, numpy on constants, else an error."""
     if func in FUNCTIONS:
-        return FUNCTIONS[func](*args, **kwargs)
+        ours = FUNCTIONS[func]
+        unknown = _unknown_keywords(ours, kwargs)
+        if unknown:
+            name = getattr(func, "__name__", str(func))
+            raise flagged(
+                TypeError(
+                    f"numpy.{name}(..., {', '.join(k + '=...' for k in unknown)}) on a Tensor: "
+                    f"autodiff_lib.{_public(ours)} takes no argument "
+                    f"{', '.join(map(repr, unknown))}; call it without"
+                )
+            )
+        return ours(*args, **kwargs)
     if func in INSPECTORS or not (_tracks(args) or _tracks(tuple(kwargs.values()))):
         return func(*_values(args), **{k: _values(v) for k, v in kwargs.items()})
     name = getattr(func, "__name__", str(func))

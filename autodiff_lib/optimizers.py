@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .differentiation import hessian, value_and_grad
+from .tensor import value_of
 
 __all__ = ["DivergenceError", "OptimizationResult", "gradient_descent", "newton"]
 
@@ -64,7 +65,7 @@ def _evaluate(value_and_grad_f, x):
     """``f(x)`` as a float and ``∇f(x)`` as an array (overflow is checked by the caller)."""
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         loss, g = value_and_grad_f(x)
-    return float(loss), np.asarray(g, dtype=float)
+    return float(value_of(loss)), np.asarray(value_of(g), dtype=float)
 
 
 def _norm(g):
@@ -94,7 +95,7 @@ def newton(f, x0, tol=1e-8, max_steps=100, step_size=1.0) -> OptimizationResult:
     for step in range(1, max_steps + 1):
         if _norm(g) <= tol:
             break
-        H = np.asarray(hessian_f(x), dtype=float).reshape(x.size, x.size)
+        H = np.asarray(value_of(hessian_f(x)), dtype=float).reshape(x.size, x.size)
         _check_finite("newton", step, Hessian=H)
         try:
             direction = np.linalg.solve(H, g.ravel()).reshape(x.shape)
@@ -105,7 +106,13 @@ def newton(f, x0, tol=1e-8, max_steps=100, step_size=1.0) -> OptimizationResult:
             ) from error
         x = x - step_size * direction
         loss, g = _evaluate(value_and_grad_f, x)
-        _check_finite("newton", step, loss=loss, gradient=g, point=x)
+        hint = (
+            f": the Newton step (step_size={step_size:g}) jumped where f is not finite, as it "
+            "does far from a minimum or where the Hessian is not positive definite; try a "
+            "smaller step_size (a damped step), a starting point closer to the minimum, or "
+            "gradient_descent, whose adaptive step size backs off (a line search)"
+        )
+        _check_finite("newton", step, hint, loss=loss, gradient=g, point=x)
         trajectory.append(x)
         losses.append(loss)
         step_sizes.append(step_size)

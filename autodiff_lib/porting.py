@@ -176,14 +176,20 @@ TABLE = [
         ("np.concatenate", "xt::concatenate(xt::xtuple(a, b), axis)", "", NOT_LISTS),
         ("np.cos", "xt::cos", "", ""),
         ("np.cosh", "xt::cosh", "", ""),
+        ("np.count_nonzero", "xt::count_nonzero", "how many entries of tanh's rule are beyond "
+         "|x| = 5", ""),
         ("np.diag", "xt::diag", "", ""),
         ("np.divide", "operator/", "", ""),
+        ("np.dtype", "value_type", "checks that values are real (kind 'f', not 'c'): in C++ "
+         "the type is double at compile time", ""),
         ("np.errstate", "", "silences overflow warnings in the optimizers",
          "no floating-point error state: IEEE 754 is silent; test with xt::isfinite or "
          "std::fetestexcept"),
         ("np.exp", "xt::exp", "", ""),
         ("np.expm1", "xt::expm1", "", ""),
         ("np.eye", "xt::eye(n)", "seeds the batched sweep of jacobian and diff", ""),
+        ("np.equal", "xt::equal(a, b)", "where the base of a power is 0 (its slope in the "
+         "exponent)", ""),
         ("np.finfo", "std::numeric_limits<double>", "finfo(float).tiny is min()", ""),
         ("np.float64", "double", "the only dtype of a Tensor: fixed at compile time", ""),
         ("np.generic", "double", "a numpy scalar; in C++ a double or a 0-d xarray", ""),
@@ -205,12 +211,16 @@ TABLE = [
          "(B, m, B, n), not an error; loop over the matrices of the stack"),
         ("np.max", "xt::amax(a, axes)", "", ""),
         ("np.maximum", "xt::maximum", "", ""),
+        ("np.mean", "xt::mean", "only the mean of nothing (nan, with numpy's warning)",
+         "no warning on an empty mean: IEEE 754 gives nan silently"),
         ("np.min", "xt::amin", "", ""),
         ("np.minimum", "xt::minimum", "", ""),
         ("np.multiply", "operator*", "", ""),
+        ("np.nan", "std::numeric_limits<double>::quiet_NaN()", "", ""),
         ("np.ndarray", "xt::xarray<double>", "rank known at run time; xt::xtensor<double, N> "
          "when known at compile time", ""),
         ("np.negative", "unary operator-", "", ""),
+        ("np.number", "double", "a plain number in a list: one type in C++", ""),
         ("np.ones", "xt::ones<double>(shape)", "", ""),
         ("np.power", "xt::pow", "C++ has no ** operator", ""),
         ("np.prod", "xt::prod", "here of a shape: std::accumulate with std::multiplies", ""),
@@ -248,6 +258,7 @@ TABLE = [
         ("T", "xt::transpose(a)", "a view, no copy", ""),
         ("astype", "xt::cast<double>(a)", "every value is a double already", ""),
         ("dtype", "value_type", "a compile-time type, not a run-time value", ""),
+        ("item", "a()", "the value of a one-element array as a double", ""),
         ("flags", "const", "flags.writeable = False becomes a const xarray the compiler guards",
          ""),
         ("max", "xt::amax(a, axes)", TENSOR_METHOD, ""),
@@ -265,6 +276,8 @@ TABLE = [
         ("sum", "xt::sum(a, axes)", "", ""),
         ("var", "xt::variance(a, axes)", TENSOR_METHOD, ""),
         ("transpose", "xt::transpose(a, permutation)", "", ""),
+        ("view", "xt::adapt(pointer, shape)", "a constant wraps the caller's array without a "
+         "copy", ""),
     ]),
     *_entries("operator", [
         ("__add__", "operator+", "broadcasting like numpy's", ""),

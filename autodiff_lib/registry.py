@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import functools
 import inspect
+import re
 import sys
 
 import numpy as np
 
+from . import tensor as _tensor_module
 from .tensor import Tensor, creation_order
 
 __all__ = ["Primitive", "primitive", "defvjp", "defvjp_argnum", "flagged"]
@@ -66,6 +68,10 @@ def primitive(forward, name=None, doc=None):
                     return _apply(prim, args, kwargs)
             return forward(*args, **kwargs)
         except (ValueError, TypeError) as error:
+            if _holds_tensors(args):
+                # numpy reads a list of Tensors as constants (and refuses variables): a list
+                # of tensors handed to a primitive means the array stacked from them.
+                return wrapper(*_stacked(args), **kwargs)
             if getattr(error, "autodiff_message", False):
                 raise
             raise _input_error(prim.name, args, error) from None
@@ -76,6 +82,21 @@ def primitive(forward, name=None, doc=None):
     wrapper.__module__ = sys._getframe(1).f_globals.get("__name__", __name__)  # the caller's
     wrapper.__signature__ = _signature(forward)
     return wrapper
+
+
+def _holds_tensors(args):
+    """Whether an argument is a list or tuple that holds a Tensor (at any depth)."""
+    return any(
+        isinstance(a, (list, tuple))
+        and any(isinstance(i, Tensor) or _holds_tensors((i,)) for i in a)
+        for a in args
+    )
+
+
+def _stacked(args):
+    """``args`` with every list or tuple that holds Tensors replaced by their ``stack``."""
+    stack = _tensor_module._ops.stack
+    return [stack(a) if _holds_tensors((a,)) else a for a in args]
 
 
 def _signature(forward):
@@ -119,8 +140,8 @@ def _apply(prim, args, kwargs):
             values.append(arg)
         argnum += 1
     out = prim.forward(*values, **kwargs)
-    if type(out) is not np.ndarray:
-        out = np.asarray(out, dtype=np.float64)
+    if type(out) is not np.ndarray or out.dtype is not _FLOAT64:
+        out = _real(prim.name, out)
     node = _new_tensor()
     node.value = out
     node.kwargs = kwargs
@@ -143,10 +164,29 @@ def _apply(prim, args, kwargs):
 _new_tensor = functools.partial(object.__new__, Tensor)
 
 
+_FLOAT64 = np.dtype(np.float64)
+
+
+def _real(name, out):
+    """``out`` as a float64 array; complex values (a complex constant mixed in) are refused."""
+    out = np.asarray(out)
+    if out.dtype.kind == "c":
+        raise flagged(
+            TypeError(
+                f"{name}: the result is complex (a complex number was mixed in); autodiff_lib "
+                "differentiates real-valued functions only"
+            )
+        )
+    return out.astype(np.float64, copy=False)
+
+
 def _input_error(name, args, error):
     """A ValueError or TypeError that names the operation and the shapes it was given."""
     shapes = ", ".join(_describe(a) for a in args)
     reason = str(error)
+    keyword = re.search(r"unexpected keyword argument '(\w+)'", reason)
+    if keyword:  # not the name of a private forward function: the argument the user wrote
+        reason = f"takes no argument '{keyword.group(1)}'"
     if "broadcast" in reason:
         reason = "shapes cannot be broadcast together"
     elif "mismatch in its core dimension" in reason or "not aligned" in reason:

@@ -10,6 +10,7 @@ apply to its non-constant inputs: that is all the reverse sweep needs.
 from __future__ import annotations
 
 import itertools
+import operator
 
 import numpy as np
 
@@ -42,7 +43,17 @@ class Tensor:
         "__weakref__",
     )
 
+    def __new__(cls, value=None, requires_grad: bool = True):
+        # Tensor(x) or variable(x) of a variable x (say, of f's argument inside f) is x itself,
+        # as jnp.asarray of a traced value is in JAX: a fresh leaf would cut the graph and give
+        # a zero gradient. To cut it on purpose, use x.detach() or constant(x).
+        if requires_grad and type(value) is Tensor and value.requires_grad:
+            return value
+        return object.__new__(cls)
+
     def __init__(self, value, requires_grad: bool = True):
+        if value is self:
+            return  # a variable passed through (see __new__)
         if isinstance(value, Tensor):
             value = value.value
         elif isinstance(value, (list, tuple)) and _holds_variables(value):
@@ -50,7 +61,10 @@ class Tensor:
                 "Tensor: the list holds variables whose derivatives would be lost; "
                 "use autodiff_lib.stack or concatenate to join tensors"
             )
-        array = np.array(value)  # a copy: later changes to the caller's array don't leak in
+        if not requires_grad and type(value) is np.ndarray and value.dtype == np.float64:
+            array = value.view()  # a constant wraps the caller's array: no copy (see constant)
+        else:
+            array = np.array(value)  # a copy: later changes to the caller's array don't leak in
         if array.dtype.kind not in "biuf":
             raise TypeError(
                 f"Tensor: expected real numbers, got dtype {array.dtype}"
@@ -71,7 +85,7 @@ class Tensor:
     @classmethod
     def leaf(cls, array, trace):
         """A variable over ``array`` without a copy: the fresh leaves made by ``grad``."""
-        node = cls.__new__(cls)
+        node = object.__new__(cls)
         node.value = array if array.dtype == np.float64 else array.astype(np.float64)
         node.requires_grad = True
         node.primitive = None
@@ -147,7 +161,7 @@ class Tensor:
         return _ops.squeeze(self, axis)
 
     def detach(self) -> Tensor:
-        """The same values as a constant: derivatives stop here."""
+        """The same values as a constant (no copy): derivatives stop here."""
         return constant(self.value)
 
     def __repr__(self) -> str:
@@ -164,15 +178,75 @@ class Tensor:
     def __iter__(self):
         return (self[i] for i in range(len(self)))
 
+    # -- conversions to plain numbers and arrays -------------------------------------------------
+    # A plain number or array cannot carry a derivative: converting a *variable* would silently
+    # drop it (``grad(lambda w: math.tanh(w))`` would be 0). So, as in HIPS autograd and JAX, the
+    # conversions refuse variables with an error naming the conversion; constants convert freely.
+    # The documented way to the plain values (printing, a stopping rule) is ``x.value`` or
+    # ``value_of(x)``.
     def __float__(self) -> float:
+        if self.requires_grad:
+            _refuse(
+                self, "float(x) (or a math.* function, or np.float64(x))", "ad.tanh, ad.exp, ..."
+            )
         return float(self.value)
 
+    def __int__(self) -> int:
+        if self.requires_grad:
+            _refuse(self, "int(x)", "")
+        return int(self.value)
+
+    def __index__(self) -> int:
+        if self.requires_grad:
+            _refuse(self, "using x as an integer index or size", "")
+        return operator.index(self.value.item())
+
     def __bool__(self) -> bool:
+        if self.requires_grad:
+            _refuse(
+                self,
+                "bool(x) (an if, while, and, or, not on a Tensor)",
+                "",
+                "Compare explicitly: x > 0 gives a plain boolean array, or decide on x.value.",
+            )
         return bool(self.value)
 
+    def item(self) -> float:
+        """The value of a one-element constant as a Python number (``x.value.item()``)."""
+        if self.requires_grad:
+            _refuse(self, "x.item()", "")
+        return self.value.item()
+
     def __array__(self, dtype=None, copy=None):
-        """Plain numpy (plotting, printing) sees the values; the graph is not followed."""
+        """Plain numpy sees the values of a constant; a variable refuses (see ``__float__``)."""
+        if self.requires_grad:
+            _refuse(
+                self,
+                "np.asarray(x) or np.array(x) (also numpy given a list that holds x, "
+                "np.r_/np.c_/np.append, or x written into a numpy array)",
+                "ad.stack, ad.concatenate",
+            )
         return self.value if dtype is None else self.value.astype(dtype)
+
+    def __abs__(self):
+        return _ops.abs(self)
+
+    def __format__(self, spec: str) -> str:
+        """``f"{loss:.3f}"`` formats the values (a string drops no derivative)."""
+        if not spec:
+            return str(self)
+        return format(self.value[()] if self.value.ndim == 0 else self.value, spec)
+
+    def __getattr__(self, name):
+        # Only reached when the attribute does not exist: say where the numpy method is.
+        if name.startswith("__") or name in Tensor.__slots__ or not hasattr(np.ndarray, name):
+            raise AttributeError(f"'Tensor' object has no attribute {name!r}")
+        ours = f"autodiff_lib.{name}(t)" if hasattr(_ops, name) else None
+        raise AttributeError(
+            f"Tensor has no method {name!r} (numpy arrays do): "
+            + (f"use {ours}, or " if ours else "write it with autodiff_lib functions, or use ")
+            + f"t.value.{name}(...) for the plain values, without derivative"
+        )
 
     # -- arithmetic: each operator is a primitive of autodiff_lib.primitives -----------------
     def __add__(self, other):
@@ -257,13 +331,34 @@ class Tensor:
 
 
 def constant(x) -> Tensor:
-    """Mark ``x`` as constant: no derivative is computed along paths that reach only constants."""
+    """Mark ``x`` as constant: no derivative is computed along paths that reach only constants.
+
+    A float64 array is wrapped without a copy (a read-only view: the Tensor cannot change it),
+    so marking a large data set costs nothing; the caller's own later writes to it show through.
+    """
     return Tensor(x, requires_grad=False)
 
 
 def variable(x) -> Tensor:
-    """A fresh leaf to differentiate with respect to (the same as ``Tensor(x)``)."""
+    """A fresh leaf to differentiate with respect to (the same as ``Tensor(x)``).
+
+    Of a variable, it is that variable itself: the graph through it is kept.
+    """
     return Tensor(x, requires_grad=True)
+
+
+def _refuse(x, conversion, functions, advice=""):
+    """Raise the error of a conversion that would drop the derivative of variable ``x``."""
+    what = f"a variable of shape {x.shape}" if x.shape else "a variable"
+    keep = "keep to autodiff_lib functions" + (f" ({functions})" if functions else "")
+    error = TypeError(
+        f"{conversion}: x is {what} being differentiated, and a plain number or array would "
+        f"silently drop its derivative. {advice + ' ' if advice else ''}To differentiate, "
+        f"{keep}; for the plain values without derivative (printing, a stopping rule), use "
+        "x.value or ad.value_of(x)."
+    )
+    error.autodiff_message = True  # phrased for the user (see registry.flagged)
+    raise error
 
 
 def _holds_variables(items) -> bool:

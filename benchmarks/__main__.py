@@ -1,4 +1,4 @@
-"""``python -m benchmarks [--quick] [--only mlp,hessian,chain,per_op,matvec]``.
+"""``python -m benchmarks [--quick] [--only mlp,hessian,chain,per_op,matvec,constant]``.
 
 Prints one table per workload (median time per call and ratio to the hand-written numpy
 gradient) and, at the end, the targets of point 14 of issue 2 with PASS or MISS.
@@ -18,11 +18,14 @@ import numpy as np
 
 import autodiff_lib
 
-from . import NUMPY_WAS_IMPORTED_FIRST, chain, hessian, matvec, mlp, per_op
+from . import NUMPY_WAS_IMPORTED_FIRST, chain, constant, hessian, matvec, mlp, per_op
 from .targets import summary
 from .timing import Settings, allocator_note, load_torch, machine_load
 
-WORKLOADS = {"mlp": mlp, "hessian": hessian, "chain": chain, "per_op": per_op, "matvec": matvec}
+WORKLOADS = {
+    "mlp": mlp, "hessian": hessian, "chain": chain, "per_op": per_op, "matvec": matvec,
+    "constant": constant,
+}  # fmt: skip
 
 
 def main(argv=None):

@@ -216,8 +216,7 @@ def autograde_one(root, student, assignment, extra, db_url=None, timeout=DEFAULT
                     os.kill(pid, signal.SIGKILL)
             process.join()
             returncode = None
-        if returncode != 0:
-            sandbox.remove_boxes(process.pid)  # what its kernels' sandboxes left in /tmp
+        sandbox.remove_boxes(process.pid)  # what its kernels' sandboxes left in /tmp, if any
         log = log_path.read_text(errors="replace") if log_path.exists() else ""
     if returncode is None:
         log += f"\nKilled after {timeout:g} s: grading this submission took too long.\n"

@@ -170,8 +170,8 @@ def cells():
                 print(inspect.getsource(primitive.primitive.vjps[0]).strip())
         """),
         code("""
-            print(f"dy/dx1 = {float(ad.diff(y, x1)):.6f}   (x2 + cos x1 = {3 + np.cos(2.0):.6f})")
-            print(f"dy/dx2 = {float(ad.diff(y, x2)):.6f}   (x1 = 2)")
+            print(f"dy/dx1 = {ad.diff(y, x1).value:.6f}   (x2 + cos x1 = {3 + np.cos(2.0):.6f})")
+            print(f"dy/dx2 = {ad.diff(y, x2).value:.6f}   (x1 = 2)")
         """, check_output=True),
         markdown(r"""
             ## 4. Forward against reverse accumulation
@@ -499,7 +499,7 @@ def cells():
 
             x = ad.Tensor(0.7)
             third = ad.diff(ad.diff(ad.diff(ad.sin(x), x), x), x)
-            print(f"third derivative of sin at 0.7: {float(third):.6f}  "
+            print(f"third derivative of sin at 0.7: {third.value:.6f}  "
                   f"(-cos 0.7 = {-np.cos(0.7):.6f})")
         """, check_output=True),
         markdown(r"""

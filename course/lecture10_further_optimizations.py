@@ -318,7 +318,7 @@ def cells():
         """),
         code("""
             def branchy(x):
-                return ad.sum(x * x) if float(ad.sum(x)) > 0 else ad.sum(-x)
+                return ad.sum(x * x) if ad.sum(x) > 0 else ad.sum(-x)
 
             program = trace(branchy, np.ones(3))  # traced where sum(x) > 0
             x_negative = -np.ones(3)

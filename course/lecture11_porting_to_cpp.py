@@ -246,8 +246,9 @@ def cells():
             handles to graph nodes: when the sweep is recorded (for a Hessian), what a rule
             computes from them becomes new nodes of the graph, which the next sweep
             differentiates. A rule that received the node itself (`const Node& ans`) could read
-            its value but not put it into the graph: tanh's rule `g * (1 - ans * ans)` needs
-            `ans` as a node, or the Hessian loses the path through it. And a rule is a plain
+            its value but not put it into the graph: tanh's rule `g * sech_squared(x, ans)` needs
+            `ans` as a node (the derivative of sech² is −2 sech² tanh), or the Hessian loses the
+            path through it. And a rule is a plain
             function pointer, not a `std::function`: a lambda that captures anything does not
             convert to it, so no rule can hold a handle to its own output, which would be a
             cycle.
@@ -261,8 +262,10 @@ def cells():
             written with the port's own operations, as `defvjp` pairs them in Python:
         """),
         code("""
+            excerpt("src/primitives.cpp", "const Primitive sech_squared_primitive",
+                    "    nullptr);")
             excerpt("src/primitives.cpp", "const Primitive tanh_primitive",
-                    "    [](G g, Ans ans, Args, Attr) { return g * (1.0 - ans * ans); });")
+                    "    [](G g, Ans ans, Args x, Attr) { return g * apply(sech_squared_primitive")
             excerpt("src/primitives.cpp", "Tensor lowered(",
                     "    [](G g, Ans ans, Args x, Attr) { return g * ans * log(")
         """, check_output=True),

@@ -485,7 +485,8 @@ def cells():
         tests(
             """
             value_c, gradient_c = ad.value_and_grad(constant_data_loss)(w, X, y)
-            assert np.isclose(float(value_c), float(value)), "the loss differs from data_loss"
+            assert np.isclose(ad.value_of(value_c), ad.value_of(value)), \\
+                "the loss differs from data_loss"
             assert np.allclose(gradient_c, ad.value_of(gradient)), "not the gradient of data_loss"
             assert isinstance(gradient_c, np.ndarray), \\
                 "with constant data, the gradient of plain w should be a plain array"
@@ -547,7 +548,7 @@ def cells():
             def training_step(loss, w, X, y, step_size=0.1):
                 \"\"\"One step of gradient descent on loss(w, X, y); the new w and the loss.\"\"\"
                 value, gradient = ad.value_and_grad(loss)(w, X, y)
-                return w - step_size * ad.value_of(gradient), float(value)
+                return w - step_size * ad.value_of(gradient), float(ad.value_of(value))
 
 
             feature_sizes = [4, 16, 64, 256]

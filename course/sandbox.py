@@ -287,6 +287,8 @@ class SandboxedKernelManager(AsyncKernelManager):
             self._remove_box()
             raise
 
+    start_kernel = _async_start_kernel  # AsyncKernelManager's name is bound to its parent's
+
     def limits(self) -> dict:
         mib = 1024 * 1024
         return {

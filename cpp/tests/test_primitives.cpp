@@ -49,6 +49,23 @@ TEST_CASE("power: the base, the exponent, and both") {
     const Array at_zero = {0.0, 1.0};
     CHECK_CLOSE(grad([](const Tensor& x) { return sum(power(x, 0.0)); })(at_zero),
                 (Array{0.0, 0.0}), 0.0, 0.0);
+    // d/dy (−2)^y has no real value: nan, not −0.0 (0^y still has slope 0 in y)
+    const Array bases = {-2.0, 0.0, 2.0};
+    const Array slope = grad([&](const Tensor& y) { return sum(power(bases, y)); })(Array{3.0, 3.0, 3.0});
+    CHECK(std::isnan(slope(0)));
+    CHECK(slope(1) == 0.0);
+    CHECK(slope(2) == doctest::Approx(8.0 * std::log(2.0)).epsilon(1e-14));
+}
+
+TEST_CASE("tanh far from 0: sech² without cancellation, its derivative too") {
+    // 1 − tanh²(20) is exactly 0 in doubles; sech²(20) = 1.6993417021166355e-17
+    const Array u = {20.0, -35.0, 800.0};
+    const Array first = grad([](const Tensor& x) { return sum(tanh(x)); })(u);
+    CHECK(first(0) == doctest::Approx(1.6993417021166355e-17).epsilon(1e-13));
+    CHECK(first(1) == doctest::Approx(1.5901798902e-30).epsilon(1e-9));
+    CHECK(first(2) == 0.0);
+    const Array second = hessian([](const Tensor& x) { return sum(tanh(x)); })(Array{20.0});
+    CHECK(second(0, 0) == doctest::Approx(-3.398683404233271e-17).epsilon(1e-13));
 }
 
 TEST_CASE("elementwise functions to second order") {
