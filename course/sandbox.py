@@ -147,10 +147,12 @@ def bwrap_command(*, box: Path, cwd: str | None, uid: int | None, limits: dict) 
         mount_point(args, FONT_CACHE, made)
         args += ["--ro-bind", FONT_CACHE, FONT_CACHE]
     args += ["--proc", "/proc", "--dev", "/dev"]
+    # the private /tmp first: a checkout or environment that lives under /tmp is bound on top
+    args += ["--bind", str(box / "tmp"), "/tmp"]
+    made.add("/tmp")
     for path in readable_paths():
         mount_point(args, path, made)
         args += ["--ro-bind", path, path]
-    args += ["--bind", str(box / "tmp"), "/tmp"]
     mount_point(args, INSIDE, made)
     args += ["--bind", str(box / "ipc"), INSIDE]
     if cwd is not None:
