@@ -36,6 +36,7 @@ NOT_PORTED = {
     "plotting.py": "drawing stays in Python (matplotlib), on arrays the port hands back",
     "porting.py": "this table and the code that checks it: notes for the port, not code to port",
     "stable.py": "logsumexp, softmax, logcosh (issue 17): written after the port, not in it yet",
+    "testing.py": "the grading guard of the course's Python notebooks: nothing a C++ user runs",
     "timing.py": "a stopwatch and the machine's name; C++ times itself with std::chrono",
 }
 

@@ -145,13 +145,7 @@ class Outcome:
 
 def descendants(pid: int) -> list[int]:
     """The processes below ``pid``: children, theirs, and so on (read from /proc on Linux)."""
-    children = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        children.setdefault(parent, []).append(int(stat.parent.name))
+    children = sandbox.children_of()
     found, todo = [], [pid]
     while todo:
         for child in children.get(todo.pop(), []):

@@ -143,8 +143,10 @@ class HideHiddenTests(FeedbackPreprocessor):
                 # hidden inputs: either may give the test away
             message = output.get("evalue", "")
             if not (message.strip() and (message in visible_text or output.ename in SAFE_MESSAGES)):
-                message = (
+                message = (  # only an assertion is a failed test; any other error is the code's
                     "a test in this cell failed (hidden tests and their messages are not shown)"
+                    if output.ename == "AssertionError"
+                    else "(its message is not shown: it may name a hidden test)"
                 )
             outputs.append(
                 NotebookNode(

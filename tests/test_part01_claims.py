@@ -151,15 +151,7 @@ def test_both_ways_of_evaluating_the_trial_point_take_the_same_path(reference):
 def test_the_newton_step_gets_dearer_with_the_dimension_and_the_gradient_step_hardly():
     """The sweep over n: the best of a few timings; the ratio at n = 512 is measured at
     about 70 times the ratio at n = 2, asserted here at 5 times."""
-    import time
-
-    def best_time(run, repeats=3):
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            run()
-            times.append(time.perf_counter() - start)
-        return min(times)
+    from autodiff_lib.timing import best_time
 
     ratios = []
     for n in [2, 512]:

@@ -24,7 +24,7 @@ import subprocess
 
 import nbformat
 import pytest
-from coursekit import ROOT, copy_course, html_text, run
+from coursekit import ROOT, assignments, copy_course, html_text, run
 from nbgrader.api import Gradebook
 
 PART01, PART02 = "01_newton_vs_gd", "02_nonquadratic_landscape"
@@ -300,6 +300,18 @@ def test_feedback_waits_for_the_grades_given_by_hand(term):
     assert steps["feedback 2 students"] == ["alice", "bob", "erin"]
 
 
+def test_feedback_on_an_unanswered_exercise_says_the_answer_is_not_written(term):
+    """Issue 13, point 5: erin handed in the release notebook as it was (every answer cell
+    still raises NotImplementedError): her feedback says so, not that a test failed."""
+    _, steps = term
+    erin = steps["feedback 1 html"]["erin"]
+    assert "This cell scored 0 because the answer is not written yet" in erin
+    assert "a test in this cell failed" not in erin
+    assert "BEGIN HIDDEN TESTS" not in erin and "(hidden tests: not shown)" in erin
+    alice = steps["feedback 1 html"]["alice"]  # her answers are the reference: nothing to say
+    assert "This cell scored 0 because" not in alice
+
+
 def test_known_harmless_warnings_are_gone(term):
     _, steps = term
     for step in ["grade 1", "grade 2", "grade 3", "feedback 1", "export"]:
@@ -322,7 +334,8 @@ def test_make_export_writes_every_student_and_assignment_with_pending_and_late(t
     assert steps["export"].returncode == 0, steps["export"].log
     rows = {(r["student_id"], r["assignment"]): r for r in steps["csv"]}
     students = [s["id"] for s in ROSTER] + ["gina"]
-    assert set(rows) == {(s, a) for s in students for a in (PART01, PART02)}
+    # make grade registers every assignment of source/ (issue 12, point 6): a row for each
+    assert set(rows) == {(s, a) for s in students for a in assignments()}
     bob = rows["bob", PART01]
     assert bob["last_name"] == "O'Neil, Jr."  # a comma inside a column
     assert float(bob["raw_score"]) == 8 and float(bob["late_submission_penalty"]) == 1.6
