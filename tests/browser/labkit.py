@@ -563,23 +563,45 @@ class Notebook:
     def sliders(self):
         return self.page.locator(f"{PANEL} .jp-Cell-outputWrapper .widget-slider")
 
-    def move_slider(self, slider) -> str:
+    def move_slider(self, slider, attempts: int = 3) -> str:
         """Drag the slider's handle half-way to the farther end of its track, as with a mouse;
-        returns the slider's readout afterwards."""
-        slider.scroll_into_view_if_needed()
-        handle = slider.locator(".noUi-handle").first
-        track = slider.locator(".noUi-base, .noUi-target").first
-        h, t = handle.bounding_box(), track.bounding_box()
-        assert h and t, "slider without a drawn handle or track"
-        x, y = h["x"] + h["width"] / 2, h["y"] + h["height"] / 2
-        right, left = t["x"] + t["width"] - x, x - t["x"]
-        target = x + right / 2 if right >= left else x - left / 2
-        self.page.mouse.move(x, y)
-        self.page.mouse.down()
-        self.page.mouse.move(target, y, steps=8)
-        self.page.mouse.up()
+        returns the slider's readout afterwards. A drag measured while the notebook above was
+        still re-laying out misses the handle, so it is measured again and retried; the last
+        try uses the keyboard (End or Home on the focused handle), as a student could."""
         readout = slider.locator(".widget-readout")
-        return readout.first.inner_text() if readout.count() else ""
+
+        def value() -> str:
+            return readout.first.inner_text() if readout.count() else ""
+
+        before = value()
+        for attempt in range(attempts):
+            slider.scroll_into_view_if_needed()
+            self.page.wait_for_timeout(200 * attempt)  # let a moving layout settle
+            handle = slider.locator(".noUi-handle").first
+            track = slider.locator(".noUi-base, .noUi-target").first
+            h, t = handle.bounding_box(), track.bounding_box()
+            assert h and t, "slider without a drawn handle or track"
+            x, y = h["x"] + h["width"] / 2, h["y"] + h["height"] / 2
+            right, left = t["x"] + t["width"] - x, x - t["x"]
+            if attempt < attempts - 1:
+                target = x + right / 2 if right >= left else x - left / 2
+                self.page.mouse.move(x, y)
+                self.page.mouse.down()
+                self.page.mouse.move(target, y, steps=8)
+                self.page.mouse.up()
+            else:
+                handle.focus()
+                self.page.keyboard.press("End" if right >= left else "Home")
+            try:
+                self.page.wait_for_function(
+                    "([el, before]) => { const r = el.querySelector('.widget-readout');"
+                    " return !r || r.innerText !== before; }",
+                    arg=[slider.element_handle(), before], timeout=1000, polling=100,
+                )  # fmt: skip
+                break
+            except Exception:
+                continue
+        return value()
 
     def check_sliders(self, settle: float = 30) -> tuple[int, list[str]]:
         """Move every slider drawn, one at a time; each must change what the notebook's
