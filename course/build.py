@@ -1,4 +1,9 @@
-"""Write the course's notebooks from their builders: ``python -m course.build [--check] [--force]``.
+"""Write the course's notebooks: ``python -m course.build [--check] [--force]`` (make notebooks).
+
+The course is moving from builders to notebooks kept as text (issue 18): a converted notebook
+is a jupytext pair, ``assignments/<id>/<id>.py`` or ``lectures/<name>.py`` beside its .ipynb,
+edited in JupyterLab or as text; the build syncs, checks and runs it (``course.pairs``, where
+the reasons for that layout are). The notebooks not converted yet still come from builders:
 
 Every module ``course/partNN_*.py`` (an assignment, in ``source/``) or
 ``course/lectureNN_*.py`` (an ungraded lecture, in ``notebooks/``) is a builder: it names the
@@ -12,7 +17,8 @@ or the course site sees the evidence its prose points to; nbval compares only th
 
 The notebook's metadata records a fingerprint of the cells as built. A notebook whose cells no
 longer match it was edited by hand: the build refuses to overwrite it (``--force`` does), since
-those edits belong in the builder.
+those edits belong in the builder. A converted notebook has no fingerprint and no builder: a
+hand edit is the normal way to change it.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from pathlib import Path
 import nbformat
 from nbformat import v4
 
+from . import pairs
 from .cells import CHECK_OUTPUT, close_visible_tests
 from .points import fill_points
 
@@ -111,12 +118,32 @@ def execute(nb, path: Path, timeout: int = 120, keep_all=False) -> nbformat.Note
     client.execute()
     nb.metadata["language_info"] = {"name": "python"}  # not the version of whoever built it
     for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = coalesce_streams(cell.outputs)
         if keep_all:
             continue
         if cell.cell_type == "code" and CHECK_OUTPUT not in cell.metadata.get("tags", []):
             cell.outputs = []  # nbval needs the execution count of a cell with outputs
             cell.execution_count = None
     return nb
+
+
+def coalesce_streams(outputs: list) -> list:
+    """Join consecutive stdout (or stderr) outputs into one, as one ``print`` after another
+    reads: how a kernel splits them depends on timing, and stored outputs must not."""
+    joined = []
+    for output in outputs:
+        previous = joined[-1] if joined else None
+        if (
+            output.output_type == "stream"
+            and previous is not None
+            and previous.output_type == "stream"
+            and previous.name == output.name
+        ):
+            previous.text += output.text
+        else:
+            joined.append(output)
+    return joined
 
 
 def status(part) -> str:
@@ -159,6 +186,10 @@ def main(argv=None) -> int:
         "--force", action="store_true", help="rebuild even if up to date or edited by hand"
     )
     args = parser.parse_args(argv)
+    built = {str(ROOT / part.NOTEBOOK) for part in builders()}
+    for text in pairs.texts():
+        if str(pairs.notebook_of(text)) in built:
+            raise SystemExit(f"{pairs.relative(text)} and a builder both write its notebook")
     stale = 0
     for part in builders():
         if args.check:
@@ -167,6 +198,14 @@ def main(argv=None) -> int:
             print(f"{part.NOTEBOOK}: {state}")
         else:
             print(write(part, force=args.force), flush=True)
+    for text in pairs.texts():
+        if args.check:
+            state = pairs.status(text)
+            stale += state != "up to date"
+            advice = "" if state == "up to date" else " (run `make notebooks`)"
+            print(f"{pairs.relative(text)}: {state}{advice}")
+        else:
+            print(pairs.write(text, force=args.force), flush=True)
     return 1 if stale else 0
 
 
