@@ -38,7 +38,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import autodiff_lib as ad
-from autodiff_lib.plotting import plot_graph, plot_growth
+from autodiff_lib.plotting import plot_growth
 from autodiff_lib.timing import best_time, machine  # the fastest of a few runs
 
 np.set_printoptions(precision=4, suppress=True)
