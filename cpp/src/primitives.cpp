@@ -262,6 +262,28 @@ Array transposed(const Array& x, const std::vector<std::size_t>& order) {
     return out;
 }
 
+// f(x) elementwise, for xtensor's function objects (xt::math::sin_fun is what xt::sin applies). On
+// a few elements, xtensor's assignment of an expression (its shape checks and steppers, with
+// xsimd its batches and their tails) costs several times the arithmetic: those get a plain loop
+// of the same function. More elements go through the expression xt::sin(x) builds, which xsimd
+// vectorizes where it is on.
+constexpr std::size_t few_elements = 16;
+
+template <class Function>
+Array on_each(const Array& x, Function f) {
+    Array out(x.shape());
+    const double* in = x.data();
+    double* o = out.data();
+    for (std::size_t i = 0; i < x.size(); ++i) o[i] = f(in[i]);
+    return out;  // the only return: built in place (a moved xt::xarray costs its strides)
+}
+
+template <class Function>
+Array elementwise(const Array& x) {
+    if (x.size() <= few_elements) return on_each(x, Function());
+    return xt::xfunction<Function, const Array&>(Function(), x);
+}
+
 // -- arithmetic -----------------------------------------------------------------------------------
 const Primitive add_primitive = defvjp(
     primitive("add",
@@ -335,14 +357,15 @@ void check_non_negative(const char* name, const Array& x) {
 }
 
 const Primitive exp_primitive = defvjp(
-    primitive("exp", [](Args x, Attr) -> Array { return xt::exp(x[0].value()); }),
+    primitive("exp",
+              [](Args x, Attr) -> Array { return elementwise<xt::math::exp_fun>(x[0].value()); }),
     [](G g, Ans ans, Args, Attr) { return g * ans; });
 
 const Primitive log_primitive = defvjp(
     primitive("log",
               [](Args x, Attr) -> Array {
                   check_non_negative("log", x[0].value());
-                  return xt::log(x[0].value());
+                  return elementwise<xt::math::log_fun>(x[0].value());
               }),
     [](G g, Ans, Args x, Attr) { return g / x[0]; });
 
@@ -350,7 +373,7 @@ const Primitive sqrt_primitive = defvjp(
     primitive("sqrt",
               [](Args x, Attr) -> Array {
                   check_non_negative("sqrt", x[0].value());
-                  return xt::sqrt(x[0].value());
+                  return elementwise<xt::math::sqrt_fun>(x[0].value());
               }),
     [](G g, Ans ans, Args, Attr) { return g * 0.5 / ans; });
 
@@ -394,19 +417,23 @@ const Primitive tanh_primitive = defvjp(
     [](G g, Ans ans, Args x, Attr) { return g * apply(sech_squared_primitive, {x[0], ans}); });
 
 const Primitive sin_primitive = defvjp(
-    primitive("sin", [](Args x, Attr) -> Array { return xt::sin(x[0].value()); }),
+    primitive("sin",
+              [](Args x, Attr) -> Array { return elementwise<xt::math::sin_fun>(x[0].value()); }),
     [](G g, Ans, Args x, Attr) { return g * cos(x[0]); });
 
 const Primitive cos_primitive = defvjp(
-    primitive("cos", [](Args x, Attr) -> Array { return xt::cos(x[0].value()); }),
+    primitive("cos",
+              [](Args x, Attr) -> Array { return elementwise<xt::math::cos_fun>(x[0].value()); }),
     [](G g, Ans, Args x, Attr) { return -g * sin(x[0]); });
 
 const Primitive sinh_primitive = defvjp(
-    primitive("sinh", [](Args x, Attr) -> Array { return xt::sinh(x[0].value()); }),
+    primitive("sinh",
+              [](Args x, Attr) -> Array { return elementwise<xt::math::sinh_fun>(x[0].value()); }),
     [](G g, Ans, Args x, Attr) { return g * cosh(x[0]); });
 
 const Primitive cosh_primitive = defvjp(
-    primitive("cosh", [](Args x, Attr) -> Array { return xt::cosh(x[0].value()); }),
+    primitive("cosh",
+              [](Args x, Attr) -> Array { return elementwise<xt::math::cosh_fun>(x[0].value()); }),
     [](G g, Ans, Args x, Attr) { return g * sinh(x[0]); });
 
 // piecewise constant: no rule, its derivative is zero
