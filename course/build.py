@@ -1,24 +1,22 @@
 """Write the course's notebooks: ``python -m course.build [--check] [--force]`` (make notebooks).
 
+Every notebook is run once in a fresh kernel, so that a reference solution that fails its own
+tests is never written, and keeps the outputs of the cells tagged ``nbval-check-output`` for
+nbval to compare against on every test run. A lecture keeps *every* output (figures, tables,
+timings), so that a reader on GitHub, nbviewer or the course site sees the evidence its prose
+points to; nbval compares only the tagged cells (``--nbval-lax``), so stored timings are never
+compared.
+
 The course is moving from builders to notebooks kept as text (issue 18): a converted notebook
-is a jupytext pair, ``assignments/<id>/<id>.py`` or ``lectures/<name>.py`` beside its .ipynb,
+is a jupytext pair, ``lectures/<name>.py`` or ``assignments/<id>/<id>.py`` with its .ipynb,
 edited in JupyterLab or as text; the build syncs, checks and runs it (``course.pairs``, where
-the reasons for that layout are). The notebooks not converted yet still come from builders:
-
-Every module ``course/partNN_*.py`` (an assignment, in ``source/``) or
-``course/lectureNN_*.py`` (an ungraded lecture, in ``notebooks/``) is a builder: it names the
-notebook it writes (``NOTEBOOK``, relative to the repository root) and returns its cells
-(``cells()``, made with ``course.cells``). Building a notebook runs it once in a fresh kernel,
-so a reference solution that fails its own tests never gets written, and stores the outputs of
-the cells tagged ``nbval-check-output`` for nbval to compare against on every test run. A
-lecture keeps *every* output (figures, tables, timings), so that a reader on GitHub, nbviewer
-or the course site sees the evidence its prose points to; nbval compares only the tagged cells
-(``--nbval-lax``), so the timings it stores are never compared.
-
-The notebook's metadata records a fingerprint of the cells as built. A notebook whose cells no
-longer match it was edited by hand: the build refuses to overwrite it (``--force`` does), since
-those edits belong in the builder. A converted notebook has no fingerprint and no builder: a
-hand edit is the normal way to change it.
+the reasons for that layout are). Every lecture is converted. The assignments not converted
+yet still come from builders: a module ``course/partNN_*.py`` names the notebook it writes
+(``NOTEBOOK``, relative to the repository root) and returns its cells (``cells()``, made with
+``course.cells``). Such a notebook's metadata records a fingerprint of the cells as built; one
+whose cells no longer match it was edited by hand, and the build refuses to overwrite it
+(``--force`` does), since those edits belong in the builder. A converted notebook has no
+fingerprint and no builder: a hand edit is the normal way to change it.
 """
 
 from __future__ import annotations
@@ -47,14 +45,9 @@ def parts():
     return _modules("part")
 
 
-def lectures():
-    """The lecture builders (``course/lectureNN_*.py``): ungraded notebooks in notebooks/."""
-    return _modules("lecture")
-
-
 def builders():
-    """Every builder, lectures and assignments, in course order (by notebook file name)."""
-    return sorted(parts() + lectures(), key=lambda builder: Path(builder.NOTEBOOK).name)
+    """Every builder left (every lecture is kept as text), in course order (by notebook name)."""
+    return sorted(parts(), key=lambda builder: Path(builder.NOTEBOOK).name)
 
 
 def _modules(prefix):
@@ -95,11 +88,6 @@ def build(part) -> nbformat.NotebookNode:
     }
     nbformat.validate(nb)
     return nb
-
-
-def is_lecture(part) -> bool:
-    """A lecture builder (``course/lectureNN_*.py``), as against an assignment's."""
-    return part.__name__.rsplit(".", 1)[-1].startswith("lecture")
 
 
 def execute(nb, path: Path, timeout: int = 120, keep_all=False) -> nbformat.NotebookNode:
@@ -170,7 +158,7 @@ def write(part, force: bool = False) -> str:
             "Move the edits into the builder, then run `python -m course.build --force`."
         )
     path.parent.mkdir(parents=True, exist_ok=True)
-    nb = execute(build(part), path, keep_all=is_lecture(part))
+    nb = execute(build(part), path)
     nbformat.write(nb, path)
     return f"{part.NOTEBOOK}: written ({state})"
 

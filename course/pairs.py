@@ -48,8 +48,14 @@ import hashlib
 import json
 from pathlib import Path
 
-import jupytext
 import nbformat
+
+try:
+    import jupytext
+except ImportError as error:  # a .venv made before jupytext joined the course extra
+    raise ImportError(
+        "jupytext is missing: run `make .venv/.installed` (or pip install -e '.[course,dev]')"
+    ) from error
 from jupytext.combine import combine_inputs_with_outputs
 from jupytext.paired_paths import paired_paths
 

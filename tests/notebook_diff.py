@@ -2,10 +2,10 @@
 
 Compares every notebook of source/, release/ and notebooks/ (or the PATHs given) with the
 committed version at git revision REV: each cell's type, source, nbgrader metadata and tags,
-and the outputs nbval checks (cells tagged nbval-check-output). Cell ids and every other output
-are left out. Prints one line per notebook; exits 1 if any differs. Used to prove that the
-conversion of a notebook to a jupytext pair (course/pairs.py, issue 18) changed nothing a
-student or nbval sees.
+and the outputs nbval checks (cells tagged nbval-check-output; consecutive prints joined, as
+nbval joins them). Cell ids and every other output are left out. Prints one line per notebook;
+exits 1 if any differs. Used to prove that the conversion of a notebook to a jupytext pair
+(course/pairs.py, issue 18) changed nothing a student or nbval sees.
 """
 
 from __future__ import annotations
@@ -20,15 +20,28 @@ ROOT = Path(__file__).resolve().parent.parent
 CHECK_OUTPUT = "nbval-check-output"
 
 
+def coalesced(outputs) -> list:
+    """Outputs with consecutive stdout (or stderr) joined, as nbval compares them: how a kernel
+    splits a cell's printing into stream outputs depends on timing."""
+    joined = []
+    for output in outputs:
+        output = {k: v for k, v in output.items() if k != "execution_count"}
+        last = joined[-1] if joined else {}
+        if output["output_type"] == "stream" == last.get("output_type") and (
+            output["name"] == last["name"]
+        ):
+            last["text"] += output["text"]
+        else:
+            joined.append(output)
+    return joined
+
+
 def content(nb) -> list:
     """What must be preserved, cell by cell."""
     cells = []
     for cell in nb.cells:
         tags = cell.metadata.get("tags", [])
-        checked = [
-            {k: v for k, v in output.items() if k != "execution_count"}
-            for output in cell.get("outputs", [])
-        ] if CHECK_OUTPUT in tags else None  # fmt: skip
+        checked = coalesced(cell.get("outputs", [])) if CHECK_OUTPUT in tags else None
         cells.append([cell.cell_type, cell.source, cell.metadata.get("nbgrader"), tags, checked])
     return cells
 
