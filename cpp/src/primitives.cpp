@@ -170,6 +170,13 @@ void for_each_row(const Walk& walk, std::size_t operands, Row row) {
     }
 }
 
+// A new array of x's shape, its values to be written. Made from a shape, an xt::xarray computes
+// its strides into containers it first zero-fills, about 200 instructions before the data; a copy
+// of x copies them instead. On a few elements copying the values too costs less than that.
+constexpr std::size_t few_elements = 16;
+
+Array empty_like(const Array& x) { return x.size() <= few_elements ? Array(x) : Array(x.shape()); }
+
 // op(a, b) elementwise where no walk is needed: equal shapes, or one operand a number that the
 // other's shape already covers. These are the common cases, and on the one-element arrays of a
 // long chain the walk's bookkeeping would cost more than the arithmetic.
@@ -180,7 +187,7 @@ bool covers(const Array& x, const Array& number) {
 template <class Op>
 Array apply_unwalked(const Array& a, const Array& b, Op op) {
     const bool equal_shapes = a.shape() == b.shape();
-    Array out(equal_shapes || covers(a, b) ? a.shape() : b.shape());
+    Array out = empty_like(equal_shapes || covers(a, b) ? a : b);
     const double* pa = a.data();
     const double* pb = b.data();
     double* po = out.data();
@@ -267,11 +274,10 @@ Array transposed(const Array& x, const std::vector<std::size_t>& order) {
 // xsimd its batches and their tails) costs several times the arithmetic: those get a plain loop
 // of the same function. More elements go through the expression xt::sin(x) builds, which xsimd
 // vectorizes where it is on.
-constexpr std::size_t few_elements = 16;
 
 template <class Function>
 Array on_each(const Array& x, Function f) {
-    Array out(x.shape());
+    Array out = empty_like(x);
     const double* in = x.data();
     double* o = out.data();
     for (std::size_t i = 0; i < x.size(); ++i) o[i] = f(in[i]);
