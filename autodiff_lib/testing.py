@@ -41,11 +41,19 @@ class NotAPlainValue(TypeError):
 
 # -- own_work: the library's version refuses to run while the student's function runs ---------
 _disabled: dict = {}  # function -> [depth, saved code, saved defaults, saved kwdefaults]
+_refusing_codes: dict = {}  # function -> its refusing code, compiled once (a guard costs ~µs)
 
 
 def _refusing_code(function):
     """A code object that raises ``LibraryReferenceUsed`` naming ``function``; it uses no name
     of the library module's globals, since it runs with them."""
+    code = _refusing_codes.get(function)
+    if code is None:
+        code = _refusing_codes[function] = _compile_refusing_code(function)
+    return code
+
+
+def _compile_refusing_code(function):
     name = f"{function.__module__}.{function.__qualname__}"
     public = f"ad.{function.__name__}"
     message = (

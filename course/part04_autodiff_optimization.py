@@ -138,6 +138,10 @@ def cells():
             be taken in numpy (`A.T`): `A` is a constant, a plain array in the rule, and nothing
             is differentiated through it; only the product with `g` must go through
             `my_matvec`.
+
+            The library has this operator already (`ad.matvec`, in `autodiff_lib/fused.py`):
+            it may not be used in your answers to this exercise and the next, and the tests
+            make it raise when your functions call it.
         """),
         solution(
             """
@@ -162,6 +166,13 @@ def cells():
         ),
         tests(
             """
+            # Your own operator: while your functions run in these tests, the library's ad.matvec
+            # raises; my_matvec is registered again from them, as in your cell.
+            from autodiff_lib.testing import own_work
+            matvec_forward = own_work(matvec_forward, "matvec", "fused._matvec_forward")
+            matvec_rule = own_work(matvec_rule, "matvec", "fused._matvec_forward")
+            my_matvec = ad.primitive(matvec_forward, "my_matvec")
+            ad.defvjp(my_matvec, None, matvec_rule)
             A = np.array([[1.0, 2.0, 0.0],
                           [0.0, -1.0, 3.0]])
             x0 = np.array([0.5, -1.0, 2.0])
@@ -250,6 +261,12 @@ def cells():
         ),
         tests(
             """
+            from autodiff_lib.testing import own_work  # the library's ad.matvec raises in yours
+            batched_matvec_forward = own_work(batched_matvec_forward, "matvec",
+                                              "fused._matvec_forward")
+            matvec_rule = own_work(matvec_rule, "matvec", "fused._matvec_forward")
+            my_matvec = ad.primitive(batched_matvec_forward, "my_matvec")
+            ad.defvjp(my_matvec, None, matvec_rule)
             X0 = np.array([[0.5, -1.0, 2.0],
                            [1.0, 0.0, -1.0]])
             assert batched_matvec_forward(A, X0).shape == (2, 2), "a (2, 3) batch must give (2, 2)"

@@ -200,6 +200,11 @@ def cells():
             the derivative of a derivative, whose graph contains the first one), and there
             $dy/dc$ and $dz/dc$ are different numbers for the same node $c$. The test below
             shares one cache between two outputs, and so does a cell further down.
+
+            Write the cache yourself: the library's own sweep (`ad.diff`, `ad.grad` and the
+            other differential operators, `autodiff_lib/differentiation.py`) may not be used
+            in `cached_chain_rule` or `cached_grad` (in the tests, it raises when your
+            functions call it).
         """),
         solution(
             """
@@ -231,6 +236,11 @@ def cells():
         ),
         tests(
             """
+            # Your own cache: while your functions run in these tests, the library's sweep
+            # (ad.diff, ad.grad, ...) raises; they must return plain numbers or arrays.
+            from autodiff_lib.testing import own_work
+            cached_grad = own_work(cached_grad, "diff", "differentiation._sweep")
+            own_chain_rule = own_work(cached_chain_rule, "diff", "differentiation._sweep")
             gradient, rules = cached_grad(lambda x: chain(x, 3), 0.5)
             assert np.isclose(gradient, ad.grad(lambda x: chain(x, 3))(0.5)), \\
                 "the cached chain rule gives a wrong derivative"
@@ -240,8 +250,8 @@ def cells():
             z_2 = chain(x_0, 2)
             y_5 = chain(z_2, 3)
             one_cache = {}
-            cached_chain_rule(y_5, x_0, users_of(y_5), ad.OperationCounts(), one_cache)
-            dz_dx = cached_chain_rule(z_2, x_0, users_of(z_2), ad.OperationCounts(), one_cache)
+            own_chain_rule(y_5, x_0, users_of(y_5), ad.OperationCounts(), one_cache)
+            dz_dx = own_chain_rule(z_2, x_0, users_of(z_2), ad.OperationCounts(), one_cache)
             assert np.isclose(dz_dx, ad.grad(lambda x: chain(x, 2))(0.5)), \\
                 "one cache for dy/dx, then dz/dx: dz/dx came out wrong (dy/dx, found under " \\
                 "x's key?). Key the cache by the pair (y.seq, x.seq)"
@@ -260,14 +270,14 @@ def cells():
                 x_h = ad.Tensor(0.3)
                 y_h = chain(x_h, depth)
                 tally, counts_h, cache_h = [], ad.OperationCounts(), {}
-                g_h = cached_chain_rule(y_h, x_h, counted_users(y_h, tally), counts_h, cache_h)
+                g_h = own_chain_rule(y_h, x_h, counted_users(y_h, tally), counts_h, cache_h)
                 assert len(tally) == 3 * depth, \\
                     f"depth {depth}: the rules ran {len(tally)} times, not 3 per level"
                 assert counts_h.rule_evaluations == 3 * depth, \\
                     f"depth {depth}: every rule evaluation must go through local_differential"
                 assert np.isclose(g_h, ad.grad(lambda x: chain(x, depth))(0.3)), \\
                     f"depth {depth}: the derivative is wrong"
-                cached_chain_rule(y_h, x_h, counted_users(y_h, tally), counts_h, cache_h)
+                own_chain_rule(y_h, x_h, counted_users(y_h, tally), counts_h, cache_h)
                 assert len(tally) == 3 * depth, \\
                     "asked again with the same cache, the rules ran again: store every dy/dx"
 
@@ -276,16 +286,16 @@ def cells():
             z_h = chain(x_h, 3)
             y_h = chain(z_h, 4)
             shared_h = {}
-            first_h = cached_chain_rule(z_h, x_h, users_of(z_h), ad.OperationCounts(), shared_h)
-            second_h = cached_chain_rule(y_h, x_h, users_of(y_h), ad.OperationCounts(), shared_h)
+            first_h = own_chain_rule(z_h, x_h, users_of(z_h), ad.OperationCounts(), shared_h)
+            second_h = own_chain_rule(y_h, x_h, users_of(y_h), ad.OperationCounts(), shared_h)
             assert np.isclose(first_h, ad.grad(lambda x: chain(x, 3))(0.7)) and \\
                 np.isclose(second_h, ad.grad(lambda x: chain(x, 7))(0.7)), \\
                 "dz/dx, then dy/dx with the same cache: key it by the pair (y.seq, x.seq)"
             x_h = ad.Tensor(0.4)
             d1_h = ad.diff(chain(x_h, 3), x_h)  # its graph holds the graph of chain(x, 3)
-            d2_h = cached_chain_rule(d1_h, x_h, users_of(d1_h), ad.OperationCounts(), shared_h)
+            d2_h = own_chain_rule(d1_h, x_h, users_of(d1_h), ad.OperationCounts(), shared_h)
             y_h = chain(x_h, 3)  # a new node: a key of its own, in the same cache
-            d1_again = cached_chain_rule(y_h, x_h, users_of(y_h), ad.OperationCounts(), shared_h)
+            d1_again = own_chain_rule(y_h, x_h, users_of(y_h), ad.OperationCounts(), shared_h)
             assert np.isclose(d2_h, ad.diff(ad.diff(chain(x_h, 3), x_h), x_h).value), \\
                 "the derivative of a recorded derivative came out wrong"
             assert np.isclose(d1_again, d1_h.value), "a cache shared with a derivative's graph " \\
@@ -301,6 +311,8 @@ def cells():
         """),
         tests(
             """
+            from autodiff_lib.testing import own_work  # the library's sweep raises in yours
+            cached_grad = own_work(cached_grad, "diff", "differentiation._sweep")
             rng = np.random.default_rng(0)
             W = rng.normal(size=(3, 4))
             g_vec = lambda x: ad.sum(ad.tanh(W * x) * x)  # x: 4 values, broadcast against W
@@ -508,6 +520,8 @@ def cells():
         ),
         tests(
             """
+            from autodiff_lib.testing import own_work  # what you return must be plain numbers
+            predicted_rules = own_work(predicted_rules)
             # Your formulas against the counts of textbook_grad and of the engine with its cache
             # (the same count as cached_grad) at depths 1 to 6; hidden tests: deeper graphs.
             for k in range(1, 7):

@@ -239,6 +239,8 @@ def cells():
         ),
         tests(
             """
+            from autodiff_lib.testing import own_work  # what you return must be a plain number
+            stability_limit = own_work(stability_limit)
             # A diagonal matrix by hand; hidden tests: turned, larger matrices.
             assert np.isclose(stability_limit(np.diag([1.0, 10.0])), 0.2), \\
                 "for eigenvalues 1 and 10 the limit is 2 / 10"
@@ -377,7 +379,9 @@ def cells():
             the $\eta_k$ used), with `message` one of `"converged"`, `"diverged"`,
             `"max_steps"` and `converged` true exactly for `"converged"`. Far out, $f$ may
             overflow: evaluate it inside `with np.errstate(over="ignore", invalid="ignore"):`
-            (the visible tests include such a run).
+            (the visible tests include such a run). Write the loop yourself: the library's
+            `ad.gradient_descent` may not be used in it (in the tests, it raises when your
+            function calls it).
         """),
         solution(
             """
@@ -415,6 +419,10 @@ def cells():
         ),
         tests(
             """
+            # Your own loop: while it runs in these tests, the library's ad.gradient_descent
+            # raises, and it must return a plain OptimizationResult.
+            from autodiff_lib.testing import own_work
+            descend = own_work(descend, "gradient_descent")
             # f(x) = x^2 from x0 = 1: the error is multiplied by 1 - 2 eta each step. Hidden
             # tests: the schedule is followed, where each run stops and what it records.
             halving = descend(lambda x: ad.sum(x ** 2), np.array([1.0]), lambda k: 0.25, tol=1e-3)

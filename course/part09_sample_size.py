@@ -99,6 +99,8 @@ def cells():
         ),
         tests(
             """
+            from autodiff_lib.testing import own_work  # what you return must be plain arrays
+            split = own_work(split)
             # Ten samples, three for testing; hidden tests: the order, other sizes.
             x_ten, y_ten = np.arange(10.0).reshape(-1, 1), 10 * np.arange(10.0).reshape(-1, 1)
             parts = split(x_ten, y_ten, 3, np.random.default_rng(0))
@@ -171,6 +173,8 @@ def cells():
         ),
         tests(
             """
+            from autodiff_lib.testing import own_work  # what you return must be plain numbers
+            evaluate = own_work(evaluate)
             # The true weights on two halves of the pool; hidden tests: other weights and sets.
             halves = pool.x[:500], pool.y[:500], pool.x[500:], pool.y[500:]
             both = evaluate(pool.true_params, *halves)

@@ -4,9 +4,10 @@ graded by ``make grade`` in a copy of the course as a fresh clone has it (no gra
 
 * Only the student's own work scores: answers that call the library's version of the exercise
   (part 01's gradient descent, part 02's Newton's method, part 03's forward pass, loss,
-  batches and training loop) fail
-  those tests; objects equal to everything, patched numpy comparisons, a silenced traceback,
-  ``os._exit`` and a cell's value read as partial credit score nothing.
+  batches and training loop, part 04's fused operator, part 05's cached sweep, part 06's
+  descent, part 07's batching) fail those tests; objects equal to everything, patched numpy
+  comparisons, a silenced traceback, ``os._exit`` and a cell's value read as partial credit
+  score nothing.
 * Honest work never loses points to a warning, and feedback says why a cell scored 0.
 * ``make grade`` registers the assignments of ``source/`` itself; an untouched test cell raises
   no checksum warning, an edited one is restored and reported.
@@ -35,6 +36,9 @@ from course.autograde import RestoreTestCells, score_only_errors
 from course.nbgrader_plugins import HideHiddenTests
 
 PART01, PART02, PART03 = "01_newton_vs_gd", "02_nonquadratic_landscape", "03_deep_learning"
+PART04, PART05, PART06, PART07 = (
+    "04_autodiff_optimization", "05_differential_cache", "06_step_size", "07_batch_size"
+)
 CELL_TIMEOUT = 20
 
 
@@ -127,7 +131,7 @@ def test_restore_undoes_what_a_notebook_patched():
     assert result.stdout.strip() == "restored", result.stderr
 
 
-# -- point 3: the tests of parts 01 and 03 refuse answers that call the library ----------------
+# -- point 3: the tests of parts 01 to 07 refuse answers that call the library ----------------
 CHEATS = {
     PART01: {
         "gradient_descent": [
@@ -148,6 +152,15 @@ CHEATS = {
         "minibatches": ["test_minibatches_cover_every_sample", "test_minibatches_shuffle"],
         "train": ["test_train"],
     },
+    PART04: {  # the rule is the one of both exercises: Exercise 2 registers it again
+        "my_matvec": ["test_my_matvec", "test_batched_values", "test_batched_derivatives"],
+        "batched_matvec": ["test_batched_values", "test_batched_derivatives"],
+    },
+    PART05: {"cached_chain_rule": ["test_cache_counts", "test_cache_gradients"]},
+    PART06: {"descend": ["test_descend"]},
+    PART07: {  # gradient_spread's visible test calls the student's minibatch_gradient
+        "minibatch_gradient": ["test_minibatch_gradient", "test_gradient_spread"],
+    },
 }  # fmt: skip
 LIBRARY_ANSWERS = {
     "gradient_descent": "def gradient_descent(f, x0, step_size=0.01, tol=1e-6, max_steps=10_000,"
@@ -163,6 +176,26 @@ LIBRARY_ANSWERS = {
     " progress=True):\n    run = ad.training.train(params, x, y, step_size, epochs * -(-len(x) //"
     " batch_size), batch_size, seed, record_every=-(-len(x) // batch_size))\n"
     "    return run.params, run.losses[1:]",
+    "my_matvec": "def matvec_forward(A, x):\n    return ad.value_of(ad.matvec(A, x))\n"
+    "def matvec_rule(g, ans, A, x):\n    return ad.fused._matvec(A.T, g)\n"
+    "my_matvec = ad.primitive(matvec_forward, 'my_matvec')\n"
+    "ad.defvjp(my_matvec, None, matvec_rule)",
+    "batched_matvec": "def batched_matvec_forward(A, x):\n"
+    "    return ad.value_of(ad.matvec(A, x))\n"
+    "my_matvec = ad.matvec",
+    "cached_chain_rule": "def cached_chain_rule(y, x, users, counts, cache):\n"
+    "    counts.rule_evaluations += sum(len(edges) for edges in users.values())\n"
+    "    return ad.value_of(ad.diff(y, x))\n"
+    "def cached_grad(f, x0):\n    x = ad.Tensor(x0)\n    y = f(x)\n"
+    "    counts = ad.OperationCounts()\n"
+    "    return cached_chain_rule(y, x, users_of(y), counts, {}), counts.rule_evaluations",
+    "descend": "def descend(f, x0, schedule, tol=1e-6, max_steps=1000, blow_up=1e6):\n"
+    "    r = ad.gradient_descent(f, x0, schedule(0), tol, max_steps, adaptive=False)\n"
+    "    r.message = 'converged' if r.converged else 'max_steps'\n    return r",
+    "minibatch_gradient": "def minibatch_gradient(params, x, y, batch_size, rng):\n"
+    "    from autodiff_lib.training import epoch_batches\n"
+    "    rows = epoch_batches(len(x), batch_size, rng)[0]\n"
+    "    return grad_loss(params, x[rows], y[rows])",
 }
 
 
@@ -195,7 +228,7 @@ def run_cells(nb, replaced=None):
     return outcome
 
 
-@pytest.mark.parametrize("assignment", [PART01, PART02, PART03])
+@pytest.mark.parametrize("assignment", list(CHEATS))
 def test_answers_that_call_the_library_fail_that_exercise_only(assignment):
     nb = source_notebook(assignment)
     honest = run_cells(nb)
