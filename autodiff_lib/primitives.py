@@ -314,7 +314,8 @@ def _sum_forward(x, axis=None, keepdims=False):
 def _spread(g, ans, x, axis):
     """The differential of a reduction's output, copied back over the axes it reduced."""
     n = _batch_ndim(g, ans)
-    kept = reshape(g, g.shape[:n] + _kept_shape(x.shape, axis))
+    kept_shape = g.shape[:n] + _kept_shape(x.shape, axis)
+    kept = g.reshape(kept_shape) if type(g) is np.ndarray else reshape(g, kept_shape)
     return broadcast_to(kept, g.shape[:n] + x.shape)
 
 
@@ -528,11 +529,12 @@ def unbroadcast(g, shape, batch_ndim=0):
     summed = list(range(batch_ndim, batch_ndim + extra))
     start = batch_ndim + extra
     summed += [start + i for i, n in enumerate(shape) if n == 1 and g_shape[start + i] != 1]
+    plain = type(g) is np.ndarray  # a sweep nobody differentiates: numpy itself, no wrapper
     if summed:
-        g = sum(g, axis=tuple(summed))
+        g = np.add.reduce(g, axis=tuple(summed)) if plain else sum(g, axis=tuple(summed))
     target = g_shape[:batch_ndim] + tuple(shape)
     if g.shape != target:
-        g = reshape(g, target)
+        g = g.reshape(target) if plain else reshape(g, target)
     return g
 
 
