@@ -9,7 +9,7 @@ BOOK_STAMP := $(VENV)/.book-installed
 # nbgrader runs helper programs (alembic) by name: the environment's bin comes first.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: lab test lint benchmark clean notebooks release grade feedback export collect browser-deps test-browser book
+.PHONY: lab test lint benchmark clean notebooks check-notebooks release grade feedback export collect browser-deps test-browser book
 
 # Create the virtual environment and install the package with the course and dev extras.
 $(STAMP): pyproject.toml
@@ -66,11 +66,17 @@ book: $(BOOK_STAMP)
 	$(BIN)/python -m course.book
 
 lint: $(STAMP)
-	$(BIN)/ruff check autodiff_lib course tests benchmarks deploy cpp nbgrader_config.py
+	$(BIN)/ruff check autodiff_lib course tests benchmarks deploy cpp nbgrader_config.py $(wildcard lectures assignments)
 
-# Source notebooks from their builders in course/ (refuses to overwrite hand edits).
+# The notebooks: each text file of lectures/ and assignments/ synced with its .ipynb, checked and
+# run (course/pairs.py); the notebooks not converted yet from their builders in course/.
 notebooks: $(STAMP)
 	$(BIN)/python -m course.build
+
+# Exit 1, naming each file, if a text and its .ipynb disagree or stored outputs are older than
+# the code (tests/test_pairs.py checks the same); `make notebooks` fixes both.
+check-notebooks: $(STAMP)
+	$(BIN)/python -m course.build --check
 
 # Student versions: release/<assignment>/ from source/<assignment>/, for every assignment.
 release: notebooks

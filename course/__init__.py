@@ -1,8 +1,10 @@
-"""The course's tooling: notebook builders, nbgrader plug-ins and the grade report.
+"""The course's tooling: the notebook build, nbgrader plug-ins and the grade report.
 
-* ``course.cells``: cell constructors that set nbgrader metadata (answer, tests, given, ...).
-* ``course.partNN_*`` (assignments) and ``course.lectureNN_*`` (lectures): one builder per
-  notebook; ``python -m course.build`` writes them all.
+* ``course.pairs``: the notebooks kept as text (``assignments/``, ``lectures/``), each paired
+  with its .ipynb by jupytext; ``python -m course.build`` (make notebooks) syncs, checks and
+  runs them.
+* ``course.partNN_*``: the builders of the assignments not yet kept as text (issue 18), with
+  ``course.cells``, cell constructors that set nbgrader metadata (answer, tests, given, ...).
 * ``course.nbgrader_plugins``: preprocessors that strip run metadata from the student version
   and keep hidden tests out of feedback (switched on in ``nbgrader_config.py``).
 * ``course.grades``: ``python -m course.grades``, the score table of ``make grade``.

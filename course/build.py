@@ -1,18 +1,22 @@
-"""Write the course's notebooks from their builders: ``python -m course.build [--check] [--force]``.
+"""Write the course's notebooks: ``python -m course.build [--check] [--force]`` (make notebooks).
 
-Every module ``course/partNN_*.py`` (an assignment, in ``source/``) or
-``course/lectureNN_*.py`` (an ungraded lecture, in ``notebooks/``) is a builder: it names the
-notebook it writes (``NOTEBOOK``, relative to the repository root) and returns its cells
-(``cells()``, made with ``course.cells``). Building a notebook runs it once in a fresh kernel,
-so a reference solution that fails its own tests never gets written, and stores the outputs of
-the cells tagged ``nbval-check-output`` for nbval to compare against on every test run. A
-lecture keeps *every* output (figures, tables, timings), so that a reader on GitHub, nbviewer
-or the course site sees the evidence its prose points to; nbval compares only the tagged cells
-(``--nbval-lax``), so the timings it stores are never compared.
+Every notebook is run once in a fresh kernel, so that a reference solution that fails its own
+tests is never written, and keeps the outputs of the cells tagged ``nbval-check-output`` for
+nbval to compare against on every test run. A lecture keeps *every* output (figures, tables,
+timings), so that a reader on GitHub, nbviewer or the course site sees the evidence its prose
+points to; nbval compares only the tagged cells (``--nbval-lax``), so stored timings are never
+compared.
 
-The notebook's metadata records a fingerprint of the cells as built. A notebook whose cells no
-longer match it was edited by hand: the build refuses to overwrite it (``--force`` does), since
-those edits belong in the builder.
+The course is moving from builders to notebooks kept as text (issue 18): a converted notebook
+is a jupytext pair, ``lectures/<name>.py`` or ``assignments/<id>/<id>.py`` with its .ipynb,
+edited in JupyterLab or as text; the build syncs, checks and runs it (``course.pairs``, where
+the reasons for that layout are). Every lecture is converted. The assignments not converted
+yet still come from builders: a module ``course/partNN_*.py`` names the notebook it writes
+(``NOTEBOOK``, relative to the repository root) and returns its cells (``cells()``, made with
+``course.cells``). Such a notebook's metadata records a fingerprint of the cells as built; one
+whose cells no longer match it was edited by hand, and the build refuses to overwrite it
+(``--force`` does), since those edits belong in the builder. A converted notebook has no
+fingerprint and no builder: a hand edit is the normal way to change it.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from pathlib import Path
 import nbformat
 from nbformat import v4
 
+from . import pairs
 from .cells import CHECK_OUTPUT, close_visible_tests
 from .points import fill_points
 
@@ -40,14 +45,9 @@ def parts():
     return _modules("part")
 
 
-def lectures():
-    """The lecture builders (``course/lectureNN_*.py``): ungraded notebooks in notebooks/."""
-    return _modules("lecture")
-
-
 def builders():
-    """Every builder, lectures and assignments, in course order (by notebook file name)."""
-    return sorted(parts() + lectures(), key=lambda builder: Path(builder.NOTEBOOK).name)
+    """Every builder left (every lecture is kept as text), in course order (by notebook name)."""
+    return sorted(parts(), key=lambda builder: Path(builder.NOTEBOOK).name)
 
 
 def _modules(prefix):
@@ -90,11 +90,6 @@ def build(part) -> nbformat.NotebookNode:
     return nb
 
 
-def is_lecture(part) -> bool:
-    """A lecture builder (``course/lectureNN_*.py``), as against an assignment's."""
-    return part.__name__.rsplit(".", 1)[-1].startswith("lecture")
-
-
 def execute(nb, path: Path, timeout: int = 120, keep_all=False) -> nbformat.NotebookNode:
     """Run ``nb`` in a fresh kernel in ``path``'s folder; keep only the outputs nbval checks,
     or (``keep_all``: a lecture) every output."""
@@ -111,12 +106,32 @@ def execute(nb, path: Path, timeout: int = 120, keep_all=False) -> nbformat.Note
     client.execute()
     nb.metadata["language_info"] = {"name": "python"}  # not the version of whoever built it
     for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = coalesce_streams(cell.outputs)
         if keep_all:
             continue
         if cell.cell_type == "code" and CHECK_OUTPUT not in cell.metadata.get("tags", []):
             cell.outputs = []  # nbval needs the execution count of a cell with outputs
             cell.execution_count = None
     return nb
+
+
+def coalesce_streams(outputs: list) -> list:
+    """Join consecutive stdout (or stderr) outputs into one, as one ``print`` after another
+    reads: how a kernel splits them depends on timing, and stored outputs must not."""
+    joined = []
+    for output in outputs:
+        previous = joined[-1] if joined else None
+        if (
+            output.output_type == "stream"
+            and previous is not None
+            and previous.output_type == "stream"
+            and previous.name == output.name
+        ):
+            previous.text += output.text
+        else:
+            joined.append(output)
+    return joined
 
 
 def status(part) -> str:
@@ -143,7 +158,7 @@ def write(part, force: bool = False) -> str:
             "Move the edits into the builder, then run `python -m course.build --force`."
         )
     path.parent.mkdir(parents=True, exist_ok=True)
-    nb = execute(build(part), path, keep_all=is_lecture(part))
+    nb = execute(build(part), path)
     nbformat.write(nb, path)
     return f"{part.NOTEBOOK}: written ({state})"
 
@@ -159,6 +174,10 @@ def main(argv=None) -> int:
         "--force", action="store_true", help="rebuild even if up to date or edited by hand"
     )
     args = parser.parse_args(argv)
+    built = {str(ROOT / part.NOTEBOOK) for part in builders()}
+    for text in pairs.texts():
+        if str(pairs.notebook_of(text)) in built:
+            raise SystemExit(f"{pairs.relative(text)} and a builder both write its notebook")
     stale = 0
     for part in builders():
         if args.check:
@@ -167,6 +186,14 @@ def main(argv=None) -> int:
             print(f"{part.NOTEBOOK}: {state}")
         else:
             print(write(part, force=args.force), flush=True)
+    for text in pairs.texts():
+        if args.check:
+            state = pairs.status(text)
+            stale += state != "up to date"
+            advice = "" if state == "up to date" else " (run `make notebooks`)"
+            print(f"{pairs.relative(text)}: {state}{advice}")
+        else:
+            print(pairs.write(text, force=args.force), flush=True)
     return 1 if stale else 0
 
 

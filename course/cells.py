@@ -41,6 +41,7 @@ __all__ = [
     "IGNORE_OUTPUT",
     "NBGRADER_SCHEMA_VERSION",
     "close_visible_tests",
+    "close_visible_tests_suffix",
     "code",
     "given",
     "markdown",
@@ -135,6 +136,12 @@ def close_visible_tests(cells) -> None:
         c for c in cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")
     ]
     if graded:
-        lines = textwrap.wrap(HIDDEN_TESTS_AT_GRADING, 80, drop_whitespace=False)
-        quoted = "\n      ".join(repr(line) for line in lines)
-        graded[-1].source += f"\nprint({quoted})"
+        graded[-1].source += close_visible_tests_suffix()
+
+
+def close_visible_tests_suffix() -> str:
+    """What ``close_visible_tests`` appends: a ``print`` of ``HIDDEN_TESTS_AT_GRADING``.
+    A notebook kept as text (``course.pairs``) writes it itself; the build checks it is there."""
+    lines = textwrap.wrap(HIDDEN_TESTS_AT_GRADING, 80, drop_whitespace=False)
+    quoted = "\n      ".join(repr(line) for line in lines)
+    return f"\nprint({quoted})"

@@ -5,17 +5,22 @@ A builder writes ``### Exercise 1 ({points}): the step-size rule`` or
 "1 point", "5 points", ...: the sum of the ``points`` of the graded cells (test cells and
 written answers) from that heading to the next heading that carries ``{points}``. A number of
 points typed into a heading by hand is refused, so a heading and its tests cannot disagree.
+
+A notebook kept as text (``course.pairs``) shows the student its headings as written, so there
+the heading states its points and ``check_points`` refuses a heading whose number is not the sum
+of its graded cells': the points are still decided once, by the cells, and checked everywhere.
 """
 
 from __future__ import annotations
 
 import re
 
-__all__ = ["PLACEHOLDER", "fill_points", "points_text"]
+__all__ = ["PLACEHOLDER", "check_points", "fill_points", "points_text"]
 
 PLACEHOLDER = "{points}"
 # A heading line that states its points itself, e.g. "### Exercise 1 (2 points): ...".
 TYPED_POINTS = re.compile(r"^#+ .*\(\d+(\.\d+)? points?\b.*", re.M)
+STATED_POINTS = re.compile(r"^#+ .*?\((\d+(?:\.\d+)?) points?\b", re.M)
 
 
 def points_text(points: float) -> str:
@@ -57,3 +62,29 @@ def fill_points(cells, where: str = "the notebook") -> None:
             heading = next(line for line in cell.source.split("\n") if PLACEHOLDER in line)
             raise ValueError(f"{where}: {heading!r} is followed by no graded cell")
         cell.source = cell.source.replace(PLACEHOLDER, points_text(points))
+
+
+def check_points(cells, where: str = "the notebook") -> None:
+    """Refuse (ValueError naming ``where`` and the heading) a heading that states other points
+    than the graded cells from it to the next heading that states points, a heading with no
+    graded cell after it, a cell stating two, or a ``{points}`` left unfilled."""
+    sections = []  # [heading line, stated, counted]
+    for cell in cells:
+        if cell.cell_type == "markdown" and not cell.metadata.get("nbgrader", {}).get("grade"):
+            if PLACEHOLDER in cell.source:
+                raise ValueError(f"{where}: write the points instead of {PLACEHOLDER}")
+            stated = list(STATED_POINTS.finditer(cell.source))
+            if len(stated) > 1:
+                raise ValueError(f"{where}: one cell states points {len(stated)} times")
+            if stated:
+                line = cell.source[stated[0].start() :].split("\n")[0]
+                sections.append([line, float(stated[0].group(1)), 0.0])
+                continue
+        if sections:
+            sections[-1][2] += _points(cell)
+    for line, stated, counted in sections:
+        if stated != counted:
+            raise ValueError(
+                f"{where}: {line!r} states {points_text(stated)}, but its graded cells are worth "
+                f"{points_text(counted)}: change the heading or the cells' points"
+            )

@@ -9,16 +9,20 @@ from coursekit import ROOT, assignments, notebooks
 from nbformat.notebooknode import from_dict
 from nbgrader.nbgraderformat import MetadataValidator
 
-from course import build, cells
+from course import build, cells, pairs
 from course.nbgrader_plugins import HideHiddenTests, StripRunMetadata
 
 PARTS = build.parts()
 
 
-def test_every_assignment_has_a_builder_and_a_release():
-    built = sorted(str(ROOT / part.NOTEBOOK) for part in PARTS)
-    assert [str(p) for p in notebooks(ROOT / "source")] == [b for b in built if "/source/" in b], (
-        "every notebook in source/ must come from a builder course/partNN_*.py (see README)"
+def test_every_assignment_has_a_text_or_a_builder_and_a_release():
+    built = [str(ROOT / part.NOTEBOOK) for part in PARTS]
+    built += [str(pairs.notebook_of(text)) for text in pairs.texts()]
+    assert [str(p) for p in notebooks(ROOT / "source")] == sorted(
+        b for b in built if "/source/" in b
+    ), (
+        "every notebook in source/ must be paired with a text file assignments/<id>/<id>.py "
+        "(or, until it is converted, come from a builder course/partNN_*.py; see README)"
     )
     for assignment in assignments():
         assert (ROOT / "release" / assignment).is_dir(), f"run `make release` for {assignment}"

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
+#include <new>
 #include <optional>
 #include <queue>
 #include <stdexcept>
@@ -87,6 +89,51 @@ Tensor local_differential(Rule rule, const Tensor& g, const Tensor& node, std::s
     return contribution;
 }
 
+// The blocks of one map's entries, kept for reuse while it lives: the sweep's map of pending
+// nodes makes and erases an entry for every node of the graph, a malloc and a free each otherwise.
+struct KeptBlocks {
+    std::size_t bytes = 0;  // the size of an entry's block, learnt from the first one freed
+    std::vector<void*> blocks;
+    KeptBlocks() = default;
+    KeptBlocks(const KeptBlocks&) = delete;
+    KeptBlocks& operator=(const KeptBlocks&) = delete;
+    ~KeptBlocks() {
+        for (void* block : blocks) ::operator delete(block);
+    }
+};
+
+template <class T>
+struct Recycling {
+    using value_type = T;
+    KeptBlocks* kept;
+    explicit Recycling(KeptBlocks* blocks) : kept(blocks) {}
+    template <class U>
+    Recycling(const Recycling<U>& other) : kept(other.kept) {}  // NOLINT: rebinding
+    T* allocate(std::size_t n) {
+        if (n == 1 && sizeof(T) == kept->bytes && !kept->blocks.empty()) {
+            void* block = kept->blocks.back();
+            kept->blocks.pop_back();
+            return static_cast<T*>(block);
+        }
+        return static_cast<T*>(::operator new(n * sizeof(T)));
+    }
+    void deallocate(T* block, std::size_t n) noexcept {
+        if (n == 1 && (kept->bytes == 0 || kept->bytes == sizeof(T))) {
+            try {
+                kept->blocks.push_back(block);
+                kept->bytes = sizeof(T);
+                return;
+            } catch (const std::bad_alloc&) {
+            }
+        }
+        ::operator delete(block);
+    }
+    template <class U>
+    bool operator==(const Recycling<U>& other) const { return kept == other.kept; }
+    template <class U>
+    bool operator!=(const Recycling<U>& other) const { return kept != other.kept; }
+};
+
 // Differentials of y w.r.t. every target, with the differential cache.
 //
 // Nodes are taken latest-created first (a max-heap on seq), so a node is reached only after
@@ -100,7 +147,11 @@ Found backpropagate(const Tensor& y, const std::vector<Tensor>& targets, const T
         Tensor node;
         Tensor g;  // its differential so far: the cache
     };
-    std::unordered_map<std::uint64_t, Entry> pending;
+    KeptBlocks kept;  // outlives the map
+    std::unordered_map<std::uint64_t, Entry, std::hash<std::uint64_t>, std::equal_to<>,
+                       Recycling<std::pair<const std::uint64_t, Entry>>>
+        pending(0, std::hash<std::uint64_t>(), std::equal_to<>(),
+                Recycling<std::pair<const std::uint64_t, Entry>>(&kept));
     pending.emplace(y.seq(), Entry{y, seed});
     std::priority_queue<std::uint64_t> heap;
     heap.push(y.seq());

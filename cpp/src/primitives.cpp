@@ -170,6 +170,13 @@ void for_each_row(const Walk& walk, std::size_t operands, Row row) {
     }
 }
 
+// A new array of x's shape, its values to be written. Made from a shape, an xt::xarray computes
+// its strides into containers it first zero-fills, about 200 instructions before the data; a copy
+// of x copies them instead. On a few elements copying the values too costs less than that.
+constexpr std::size_t few_elements = 16;
+
+Array empty_like(const Array& x) { return x.size() <= few_elements ? Array(x) : Array(x.shape()); }
+
 // op(a, b) elementwise where no walk is needed: equal shapes, or one operand a number that the
 // other's shape already covers. These are the common cases, and on the one-element arrays of a
 // long chain the walk's bookkeeping would cost more than the arithmetic.
@@ -180,7 +187,7 @@ bool covers(const Array& x, const Array& number) {
 template <class Op>
 Array apply_unwalked(const Array& a, const Array& b, Op op) {
     const bool equal_shapes = a.shape() == b.shape();
-    Array out(equal_shapes || covers(a, b) ? a.shape() : b.shape());
+    Array out = empty_like(equal_shapes || covers(a, b) ? a : b);
     const double* pa = a.data();
     const double* pb = b.data();
     double* po = out.data();
@@ -262,6 +269,27 @@ Array transposed(const Array& x, const std::vector<std::size_t>& order) {
     return out;
 }
 
+// f(x) elementwise, for xtensor's function objects (xt::math::sin_fun is what xt::sin applies). On
+// a few elements, xtensor's assignment of an expression (its shape checks and steppers, with
+// xsimd its batches and their tails) costs several times the arithmetic: those get a plain loop
+// of the same function. More elements go through the expression xt::sin(x) builds, which xsimd
+// vectorizes where it is on.
+
+template <class Function>
+Array on_each(const Array& x, Function f) {
+    Array out = empty_like(x);
+    const double* in = x.data();
+    double* o = out.data();
+    for (std::size_t i = 0; i < x.size(); ++i) o[i] = f(in[i]);
+    return out;  // the only return: built in place (a moved xt::xarray costs its strides)
+}
+
+template <class Function>
+Array elementwise(const Array& x) {
+    if (x.size() <= few_elements) return on_each(x, Function());
+    return xt::xfunction<Function, const Array&>(Function(), x);
+}
+
 // -- arithmetic -----------------------------------------------------------------------------------
 const Primitive add_primitive = defvjp(
     primitive("add",
@@ -335,14 +363,15 @@ void check_non_negative(const char* name, const Array& x) {
 }
 
 const Primitive exp_primitive = defvjp(
-    primitive("exp", [](Args x, Attr) -> Array { return xt::exp(x[0].value()); }),
+    primitive("exp",
+              [](Args x, Attr) -> Array { return elementwise<xt::math::exp_fun>(x[0].value()); }),
     [](G g, Ans ans, Args, Attr) { return g * ans; });
 
 const Primitive log_primitive = defvjp(
     primitive("log",
               [](Args x, Attr) -> Array {
                   check_non_negative("log", x[0].value());
-                  return xt::log(x[0].value());
+                  return elementwise<xt::math::log_fun>(x[0].value());
               }),
     [](G g, Ans, Args x, Attr) { return g / x[0]; });
 
@@ -350,7 +379,7 @@ const Primitive sqrt_primitive = defvjp(
     primitive("sqrt",
               [](Args x, Attr) -> Array {
                   check_non_negative("sqrt", x[0].value());
-                  return xt::sqrt(x[0].value());
+                  return elementwise<xt::math::sqrt_fun>(x[0].value());
               }),
     [](G g, Ans ans, Args, Attr) { return g * 0.5 / ans; });
 
@@ -394,19 +423,23 @@ const Primitive tanh_primitive = defvjp(
     [](G g, Ans ans, Args x, Attr) { return g * apply(sech_squared_primitive, {x[0], ans}); });
 
 const Primitive sin_primitive = defvjp(
-    primitive("sin", [](Args x, Attr) -> Array { return xt::sin(x[0].value()); }),
+    primitive("sin",
+              [](Args x, Attr) -> Array { return elementwise<xt::math::sin_fun>(x[0].value()); }),
     [](G g, Ans, Args x, Attr) { return g * cos(x[0]); });
 
 const Primitive cos_primitive = defvjp(
-    primitive("cos", [](Args x, Attr) -> Array { return xt::cos(x[0].value()); }),
+    primitive("cos",
+              [](Args x, Attr) -> Array { return elementwise<xt::math::cos_fun>(x[0].value()); }),
     [](G g, Ans, Args x, Attr) { return -g * sin(x[0]); });
 
 const Primitive sinh_primitive = defvjp(
-    primitive("sinh", [](Args x, Attr) -> Array { return xt::sinh(x[0].value()); }),
+    primitive("sinh",
+              [](Args x, Attr) -> Array { return elementwise<xt::math::sinh_fun>(x[0].value()); }),
     [](G g, Ans, Args x, Attr) { return g * cosh(x[0]); });
 
 const Primitive cosh_primitive = defvjp(
-    primitive("cosh", [](Args x, Attr) -> Array { return xt::cosh(x[0].value()); }),
+    primitive("cosh",
+              [](Args x, Attr) -> Array { return elementwise<xt::math::cosh_fun>(x[0].value()); }),
     [](G g, Ans, Args x, Attr) { return g * sinh(x[0]); });
 
 // piecewise constant: no rule, its derivative is zero

@@ -41,7 +41,7 @@ Array run_forward(const Primitive& primitive, const Inputs& args, const Attribut
 }  // namespace
 
 Tensor apply(const Primitive& primitive, Inputs args, Attributes attributes) {
-    auto node = std::make_shared<Node>(run_forward(primitive, args, attributes));
+    auto node = make_node([&] { return run_forward(primitive, args, attributes); });
     if (!recording_enabled) return Tensor(std::move(node));
     // A node is recorded if some input is a variable with a rule: its trace is the oldest of
     // theirs. An input's requires_grad never changes, so the sweep can ask again which inputs

@@ -5,7 +5,6 @@
 #include <atomic>
 #include <ostream>
 #include <sstream>
-#include <stdexcept>
 
 #include <xtensor/xio.hpp>
 
@@ -16,14 +15,17 @@ namespace autodiff {
 namespace {
 std::atomic<std::uint64_t> creation_order{0};  // numbers every variable, in order of creation
 
-std::shared_ptr<Node> make_leaf(Array value, bool requires_grad, std::uint64_t trace) {
-    auto node = std::make_shared<Node>(std::move(value));
+std::shared_ptr<Node> as_leaf(std::shared_ptr<Node> node, bool requires_grad, std::uint64_t trace) {
     node->requires_grad = requires_grad;
     if (requires_grad) {
         node->seq = next_seq();
         node->trace = trace;
     }
     return node;
+}
+
+std::shared_ptr<Node> make_leaf(Array value, bool requires_grad, std::uint64_t trace) {
+    return as_leaf(make_node([&value] { return std::move(value); }), requires_grad, trace);
 }
 
 template <class S>
@@ -38,20 +40,13 @@ std::string shape_text(const S& shape) {
 
 std::uint64_t next_seq() { return ++creation_order; }
 
-Inputs::Inputs(std::initializer_list<Tensor> inputs) : size_(inputs.size()) {
-    if (inputs.size() > capacity) {
-        throw std::invalid_argument("a primitive takes at most " + std::to_string(capacity) +
-                                    " tensors, got " + std::to_string(inputs.size()));
-    }
-    std::copy(inputs.begin(), inputs.end(), items_);
-}
-
 void Inputs::clear() {
     for (std::size_t i = 0; i < size_; ++i) items_[i].node_.reset();
     size_ = 0;
 }
 
-Tensor::Tensor(double value) : node_(make_leaf(Array(value), false, 0)) {}
+Tensor::Tensor(double value)
+    : node_(as_leaf(make_node([value] { return Array(value); }), false, 0)) {}
 
 Tensor::Tensor(Array value) : node_(make_leaf(std::move(value), false, 0)) {}
 

@@ -185,3 +185,29 @@ TEST_CASE("the same length of plain shared_ptr links, freed recursively, overflo
     CHECK_FALSE(survives_on_small_stack(free_a_chain_of_links));
     CHECK(survives_on_small_stack(free_a_chain_of_nodes));
 }
+
+TEST_CASE("a graph made on one thread is differentiated and freed on another") {
+    // Each thread keeps the blocks of the nodes it frees (memory.cpp): blocks made on the
+    // worker go back to this thread's cache, and the worker's own cache goes when it ends.
+    std::optional<Tensor> y;
+    std::weak_ptr<const Node> inner;
+    const Tensor x = variable(Array{0.5, -1.0});
+    on_small_stack(SMALL_STACK, [&] {
+        Tensor z = x;
+        for (int i = 0; i < 1000; ++i) {
+            const Tensor t = tanh(z);
+            inner = t.node();  // tanh's rule reads its output: a recorded derivative holds it
+            z = t * 1.01;
+        }
+        y = sum(z);
+        const Tensor scratch = sum(sin(x) * 2.0);  // made and freed on the worker
+    });
+    CHECK_FALSE(inner.expired());
+    std::optional<Tensor> dy = diff(*y, x);
+    CHECK(dy->shape() == Array::shape_type{2});
+    y.reset();
+    CHECK_FALSE(inner.expired());  // the recorded derivative holds the graph
+    dy.reset();
+    CHECK(inner.expired());
+    CHECK(x.use_count() == 1);
+}

@@ -103,6 +103,26 @@ TEST_CASE("the forward values are numpy's") {
     CHECK_CLOSE(positive.value(), (Array{{1.0, 0.0, 1.0}, {1.0, 1.0, 0.0}}), 0.0, 0.0);
 }
 
+TEST_CASE("elementwise functions: a plain loop on a few elements, xtensor's beyond, the same values") {
+    // Up to 16 elements take the plain loop, more take xtensor's expression (xsimd's kernels in
+    // that build): both shapes, and the sizes on either side of the switch.
+    for (std::size_t n : {std::size_t{1}, std::size_t{16}, std::size_t{17}, std::size_t{100}}) {
+        Array v = Array::from_shape({2, n});
+        for (std::size_t i = 0; i < v.size(); ++i) {
+            v.flat(i) = 0.05 + 0.9 * static_cast<double>(i) / static_cast<double>(v.size());
+        }
+        const Tensor x = variable(v);
+        CHECK_CLOSE(exp(x).value(), xt::exp(v), 1e-15, 0.0);
+        CHECK_CLOSE(log(x).value(), xt::log(v), 1e-15, 0.0);
+        CHECK_CLOSE(sqrt(x).value(), xt::sqrt(v), 1e-15, 0.0);
+        CHECK_CLOSE(sin(x).value(), xt::sin(v), 1e-15, 0.0);
+        CHECK_CLOSE(cos(x).value(), xt::cos(v), 1e-15, 0.0);
+        CHECK_CLOSE(sinh(x).value(), xt::sinh(v), 1e-15, 0.0);
+        CHECK_CLOSE(cosh(x).value(), xt::cosh(v), 1e-15, 0.0);
+        CHECK(sin(x).value().shape() == v.shape());
+    }
+}
+
 TEST_CASE("tanh: the vectorized kernels give libm's values, infinities, zeros and NaN") {
     // 1000 numbers from 1e-9 to 40 in size, both signs: every length of the tail after the
     // vectors of 4 or 8, small numbers where tanh x ≈ x, large ones where it is ±1

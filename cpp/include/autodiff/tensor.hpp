@@ -13,6 +13,8 @@
 #include <iosfwd>
 #include <memory>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include <xtensor/xarray.hpp>
@@ -100,7 +102,13 @@ class Inputs {
 public:
     static constexpr std::size_t capacity = 3;
     Inputs() = default;
-    Inputs(std::initializer_list<Tensor> inputs);
+    // apply(p, {x, y}): each input copied once, straight into its place (an initializer_list
+    // would copy it twice, and each copy of a handle is an atomic increment and decrement).
+    template <class... T, class = std::enable_if_t<(std::is_convertible_v<T&&, Tensor> && ...)>>
+    Inputs(T&&... inputs)  // NOLINT(google-explicit-constructor): {x, y}
+        : items_{Tensor(std::forward<T>(inputs))...}, size_(sizeof...(T)) {
+        static_assert(sizeof...(T) <= capacity, "a primitive takes at most three tensors");
+    }
     std::size_t size() const { return size_; }
     bool empty() const { return size_ == 0; }
     const Tensor& operator[](std::size_t i) const { return items_[i]; }
@@ -127,8 +135,12 @@ struct Node {
     std::uint64_t trace = 0;
 
     // Made with its value: a default xt::xarray is 0-d and holds one element, which would be
-    // allocated only to be replaced.
-    explicit Node(Array computed) : value(std::move(computed)) {}
+    // allocated only to be replaced. The value is built in place, from what compute() returns
+    // (C++17 elides that copy): moving an xt::xarray is not free, xtensor 0.24 swaps its shape,
+    // strides and backstrides element by element, zeroing them first, about 400 instructions.
+    struct InPlace {};
+    template <class Compute>
+    Node(InPlace, Compute&& compute) : value(compute()) {}
     Node(const Node&) = delete;
     Node& operator=(const Node&) = delete;
     ~Node();  // memory.cpp: frees a chain of any length without recursion
@@ -136,6 +148,36 @@ struct Node {
 private:
     static void take_last_references(Inputs& inputs, std::vector<Tensor>& worklist);
 };
+
+// Nodes are made and freed by the thousand in a sweep, most of them a few hundred bytes, a size
+// that glibc's malloc keeps only seven of at hand (its tcache): every other one went through its
+// slower bins. Each thread keeps a cache of freed node blocks instead (memory.cpp); make_node
+// builds a node there, with its value in place.
+namespace detail {
+void* node_block(std::size_t bytes);
+void free_node_block(void* block, std::size_t bytes) noexcept;
+
+template <class T>
+struct NodeAllocator {
+    using value_type = T;
+    NodeAllocator() = default;
+    template <class U>
+    NodeAllocator(const NodeAllocator<U>&) {}  // NOLINT: rebinding, as std::allocate_shared does
+    T* allocate(std::size_t n) { return static_cast<T*>(node_block(n * sizeof(T))); }
+    void deallocate(T* block, std::size_t n) noexcept { free_node_block(block, n * sizeof(T)); }
+    template <class U>
+    bool operator==(const NodeAllocator<U>&) const { return true; }
+    template <class U>
+    bool operator!=(const NodeAllocator<U>&) const { return false; }
+};
+}  // namespace detail
+
+// A new node whose value is what compute() returns, built in place.
+template <class Compute>
+std::shared_ptr<Node> make_node(Compute&& compute) {
+    return std::allocate_shared<Node>(detail::NodeAllocator<Node>(), Node::InPlace{},
+                                      std::forward<Compute>(compute));
+}
 
 Tensor variable(Array value);  // Python's Tensor(x): a fresh leaf to differentiate w.r.t.
 Tensor constant(Array value);  // no derivative is computed along paths reaching only constants

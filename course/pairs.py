@@ -1,0 +1,275 @@
+"""The course's notebooks as jupytext pairs: one notebook, kept as a text file and an .ipynb.
+
+A converted notebook is written once, by hand, as a percent-format Python file (jupytext):
+``# %% [markdown]`` cells are prose, ``# %%`` cells are code, and each cell's header carries
+its metadata (nbgrader's role, the nbval tags). The paired .ipynb is the same notebook with its
+stored outputs: what nbgrader releases and grades, nbval runs and JupyterLab shows. Either may
+be edited: in JupyterLab (opening either file opens the notebook; saving writes both, and
+nbgrader's *Create Assignment* toolbar writes its metadata into both), or the text in an
+editor. ``python -m course.build`` (``make notebooks``) then syncs the pair, checks it and runs
+it once in a fresh kernel to store its outputs.
+
+Where the text files live::
+
+    assignments/<id>/<id>.py   <->  source/<id>/<id>.ipynb    (nbgrader's source notebooks)
+    lectures/<name>.py         <->  notebooks/<name>.ipynb    (the ungraded lectures)
+
+*Not beside the notebook in source/<id>/*: nbgrader copies every other file of that folder into
+the student version (``generate_assignment``) and, when grading, into each student's graded
+folder (``autograde``), where the student's own code runs. A text twin there is the reference
+solution handed out, unless every nbgrader command is run with an ignore pattern; in a folder
+of their own the solutions cannot reach a student by any command.
+
+*The pairing is in each notebook's metadata* (``jupytext.formats``, with jupytext's tree prefix
+``source///ipynb,assignments///py:percent``), not in a ``jupytext.toml``: a file in source/ is
+read by nbgrader as an assignment, and one at the root would pair the students' notebooks in
+release/ too. The student version carries no jupytext metadata (``StripRunMetadata`` keeps only
+the kernel), so it is never paired. The text's header holds only that pairing; the kernel and
+the stored outputs live in the .ipynb.
+
+*The nbgrader metadata is kept whole in the text* (``# %% nbgrader={"grade": true, ...}``), as
+jupytext writes it: the toolbar, jupytext and nbgrader then read and write the same thing, with
+no translation of ours that a save in JupyterLab could bypass. The role reads from its keys:
+``locked`` alone is given code, ``solution`` an answer, ``grade`` with ``points`` tests (and a
+markdown cell with ``grade`` and ``solution`` a written answer).
+
+What the build checks (``check``), naming the text file to fix: nbgrader's own metadata
+validation; that a heading's stated points ("### Exercise 1 (2 points): ...") are those of its
+graded cells (``course.points.check_points``); that the last test cell says hidden tests run at
+grading; and, by running it, that every reference solution passes its own tests. The text and
+the .ipynb must agree: when they do not, the build takes the one saved last (jupytext's own
+rule, as JupyterLab does) and the tests fail until it has run. The .ipynb records a hash of the
+code it was run from (``course.outputs_of``), so stored outputs older than the code are noticed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import nbformat
+
+try:
+    import jupytext
+except ImportError as error:  # a .venv made before jupytext joined the course extra
+    raise ImportError(
+        "jupytext is missing: run `make .venv/.installed` (or pip install -e '.[course,dev]')"
+    ) from error
+from jupytext.combine import combine_inputs_with_outputs
+from jupytext.paired_paths import paired_paths
+
+from .cells import CHECK_OUTPUT, close_visible_tests_suffix
+from .points import check_points
+
+ROOT = Path(__file__).resolve().parent.parent
+TEXT_FORMAT = "py:percent"
+FORMATS = {
+    "assignments": "source///ipynb,assignments///py:percent",
+    "lectures": "notebooks///ipynb,lectures///py:percent",
+}
+# The text's header keeps the pairing only: the kernel and jupytext's format version stay in
+# the .ipynb (no churn when jupytext is upgraded).
+METADATA_FILTER = "-kernelspec,-jupytext.text_representation"
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+# What a built .ipynb holds besides cells; anything else (widget state, a kernel's
+# language_info, a cell's run times) was left by a run in JupyterLab and is run again.
+NOTEBOOK_KEYS = {"jupytext", "kernelspec", "language_info", "course"}
+CELL_KEYS = {"nbgrader", "tags"}
+
+
+def texts() -> list[Path]:
+    """Every text file, in course order (by file name): lectures and assignments."""
+    found = list((ROOT / "lectures").glob("*.py")) + list((ROOT / "assignments").glob("*/*.py"))
+    return sorted(found, key=lambda p: p.name)
+
+
+def kind(text: Path) -> str:
+    """'assignments' or 'lectures': the folder a text file lives in."""
+    return "lectures" if text.parent.name == "lectures" else "assignments"
+
+
+def is_lecture(text: Path) -> bool:
+    return kind(text) == "lectures"
+
+
+def notebook_of(text: Path) -> Path:
+    """The .ipynb paired with ``text``."""
+    paths = paired_paths(str(text), TEXT_FORMAT, FORMATS[kind(text)])
+    return Path(paths[0][0])
+
+
+def text_of(notebook: Path) -> Path | None:
+    """The text file paired with a notebook of source/ or notebooks/ (None if it has none)."""
+    folder = "lectures" if notebook.parent.name == "notebooks" else "assignments"
+    paths = paired_paths(str(notebook), "ipynb", FORMATS[folder])
+    text = Path(paths[1][0])
+    return text if text.exists() else None
+
+
+def relative(path: Path) -> str:
+    try:
+        return str(path.relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+def as_text(nb: nbformat.NotebookNode) -> str:
+    """The text file of a notebook, as jupytext (and so JupyterLab) writes it, with the keys of
+    each metadata dict in sorted order (as in the .ipynb), whatever order a save left them in."""
+    return jupytext.writes(nbformat.reads(nbformat.writes(nb), as_version=4), TEXT_FORMAT)
+
+
+def agree(nb: nbformat.NotebookNode, text: Path) -> bool:
+    """Whether a notebook and a text file hold the same cells and metadata."""
+    return as_text(nb) == as_text(jupytext.read(text, fmt=TEXT_FORMAT))
+
+
+def outputs_of(nb: nbformat.NotebookNode) -> str:
+    """A hash of what a run's outputs depend on: each code cell's source and tags."""
+    content = [[c.source, c.metadata.get("tags")] for c in nb.cells if c.cell_type == "code"]
+    return hashlib.sha256(json.dumps(content).encode()).hexdigest()[:16]
+
+
+def pair_metadata(nb: nbformat.NotebookNode, folder: str) -> None:
+    """Pair ``nb`` the course's way (in place): jupytext's formats and filter, the kernel."""
+    jupytext_metadata = {"formats": FORMATS[folder], "notebook_metadata_filter": METADATA_FILTER}
+    nb.metadata["jupytext"] = jupytext_metadata
+    nb.metadata.setdefault("kernelspec", dict(KERNELSPEC))
+    nb.metadata["language_info"] = {"name": "python"}
+
+
+def leftovers(nb: nbformat.NotebookNode, lecture: bool) -> list[str]:
+    """What a run in JupyterLab left in a built .ipynb (empty for a built one)."""
+    found = sorted(set(nb.metadata) - NOTEBOOK_KEYS)
+    if nb.metadata.get("language_info", {}) != {"name": "python"}:
+        found.append("language_info")
+    for index, cell in enumerate(nb.cells):
+        extra = sorted(set(cell.metadata) - CELL_KEYS)
+        if extra:
+            found.append(f"cell {index}: {', '.join(extra)}")
+        checked = CHECK_OUTPUT in cell.metadata.get("tags", [])
+        if cell.cell_type == "code" and not lecture and not checked and (
+            cell.outputs or cell.execution_count
+        ):
+            found.append(f"cell {index}: outputs that nbval never checks")
+    return found
+
+
+def status(text: Path) -> str:
+    """'missing' (no .ipynb yet), 'text and notebook disagree', 'not run since its code changed',
+    'run in JupyterLab' (it holds what a run left), or 'up to date'."""
+    notebook = notebook_of(text)
+    if not notebook.exists():
+        return "missing"
+    nb = nbformat.read(notebook, as_version=4)
+    if not agree(nb, text):
+        return "text and notebook disagree"
+    if nb.metadata.get("course", {}).get("outputs_of") != outputs_of(nb):
+        return "not run since its code changed"
+    if leftovers(nb, is_lecture(text)):
+        return "run in JupyterLab"
+    return "up to date"
+
+
+def read(text: Path) -> tuple[nbformat.NotebookNode, Path]:
+    """The notebook of a pair, and the file its cells were taken from: the text, unless the
+    .ipynb was saved after it (jupytext's rule); outputs always come from the .ipynb."""
+    notebook = notebook_of(text)
+    from_text = jupytext.read(text, fmt=TEXT_FORMAT)
+    if not notebook.exists():
+        pair_metadata(from_text, kind(text))
+        return from_text, text
+    stored = nbformat.read(notebook, as_version=4)
+    if agree(stored, text) or notebook.stat().st_mtime > text.stat().st_mtime:
+        return stored, notebook
+    return combine_inputs_with_outputs(from_text, stored, fmt=TEXT_FORMAT), text
+
+
+def check(nb: nbformat.NotebookNode, where: str, lecture: bool) -> None:
+    """Refuse (ValueError naming ``where``) a notebook whose metadata nbgrader would refuse,
+    whose headings state other points than their cells carry, or whose last test cell does not
+    say that hidden tests run at grading."""
+    from nbgrader.nbgraderformat import MetadataValidator, ValidationError
+
+    graded = [c for c in nb.cells if "nbgrader" in c.metadata]
+    if lecture:
+        if graded:
+            raise ValueError(f"{where}: a lecture has no nbgrader cells")
+        return
+    try:
+        MetadataValidator().validate_nb(nb)
+    except ValidationError as error:
+        raise ValueError(f"{where}: nbgrader refuses its metadata: {error}") from None
+    check_points(nb.cells, where)
+    tests = [c for c in graded if c.cell_type == "code" and c.metadata.nbgrader.get("grade")]
+    if tests and not tests[-1].source.endswith(close_visible_tests_suffix()):
+        grade_id = tests[-1].metadata.nbgrader["grade_id"]
+        raise ValueError(
+            f"{where}: the last test cell ({grade_id}) must end by printing "
+            "course.cells.HIDDEN_TESTS_AT_GRADING, as the other parts do"
+        )
+
+
+def write(text: Path, force: bool = False) -> str:
+    """Sync, check, run and write one pair; returns what happened."""
+    from nbclient.exceptions import CellExecutionError
+
+    from .build import execute
+
+    state = status(text)
+    if state == "up to date" and not force:
+        return f"{relative(text)}: up to date"
+    nb, taken = read(text)
+    lecture = is_lecture(text)
+    where = relative(text)
+    try:
+        check(nb, where, lecture)
+    except ValueError as error:
+        raise SystemExit(str(error)) from None
+    pair_metadata(nb, kind(text))
+    for cell in nb.cells:  # graded cells keep their grade_id as their id
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id:
+            cell["id"] = grade_id
+    notebook = notebook_of(text)
+    notebook.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        nb = execute(nb, notebook, keep_all=lecture)
+    except CellExecutionError as error:
+        raise SystemExit(
+            f"{where} fails when run (fix it there or in {relative(notebook)}):\n{error}"
+        ) from None
+    for cell in nb.cells:
+        for key in set(cell.metadata) - CELL_KEYS:
+            del cell.metadata[key]
+    for key in set(nb.metadata) - NOTEBOOK_KEYS:
+        del nb.metadata[key]
+    nb.metadata["course"] = {"outputs_of": outputs_of(nb)}
+    nbformat.validate(nb)
+    nbformat.write(nb, notebook)
+    text.write_text(as_text(nb))
+    return f"{where}: written ({state}; cells from {relative(taken)})"
+
+
+def convert(notebook: Path) -> Path:
+    """Pair a notebook written by a builder (the migration, done once per notebook): its
+    cells, metadata and outputs as built, the builder's fingerprint dropped, a text twin made.
+    The builder module is then deleted by hand."""
+    folder = "lectures" if notebook.parent.name == "notebooks" else "assignments"
+    nb = nbformat.read(notebook, as_version=4)
+    nb.metadata.pop("course", None)
+    pair_metadata(nb, folder)
+    nb.metadata["course"] = {"outputs_of": outputs_of(nb)}
+    text = Path(paired_paths(str(notebook), "ipynb", FORMATS[folder])[1][0])
+    text.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, notebook)
+    text.write_text(as_text(nb))
+    return text
+
+
+if __name__ == "__main__":
+    import sys
+
+    for path in sys.argv[1:]:
+        print(relative(convert(Path(path).resolve())))
