@@ -8,6 +8,10 @@
   ``OptimizationResult`` or a list/tuple of those, checked by exact type. An object whose
   ``__eq__`` returns True, or an ndarray subclass that overrides ``__array_ufunc__``, would
   pass any comparison: it is refused with a ``TypeError`` instead.
+* ``stderr_as_notes()``: run when nbgrader's *Validate* starts a kernel (``nbgrader_config.py``):
+  what a cell writes to stderr (a numpy ``RuntimeWarning``) is shown on stdout, each line
+  marked as a note. nbgrader's Validator fails a test cell with any stderr output, and cannot
+  be told otherwise; honest work would be told "VALIDATION FAILED" for a warning.
 * ``protect()`` and ``restore()``: run by the grader (``course/autograde.py``) in the student's
   kernel, before the first cell and before each test cell. ``protect`` remembers the functions
   and classes of numpy, math, the library and IPython's kernel; ``restore`` puts back whatever
@@ -34,7 +38,15 @@ import types
 
 import numpy as np
 
-__all__ = ["LibraryReferenceUsed", "NotAPlainValue", "own_work", "plain", "protect", "restore"]
+__all__ = [
+    "LibraryReferenceUsed",
+    "NotAPlainValue",
+    "own_work",
+    "plain",
+    "protect",
+    "restore",
+    "stderr_as_notes",
+]
 
 
 class LibraryReferenceUsed(RuntimeError):
@@ -424,3 +436,41 @@ class _FinishCell(ast.NodeTransformer):
 
 
 _FINISH_CELL = _FinishCell()
+
+
+# -- stderr_as_notes: nbgrader's Validate reads a warning as a failed test ---------------------
+STDERR_NOTE = "note (stderr, costs no points): "
+
+
+class _NotesOnStdout:
+    """A stand-in for sys.stderr: each line goes to ``stdout``, marked as a note."""
+
+    def __init__(self, stdout):
+        self._stdout = stdout
+        self._line_start = True
+
+    def write(self, text):
+        if not text:
+            return 0
+        lines = text.splitlines(keepends=True)
+        marked = [(STDERR_NOTE if i or self._line_start else "") + line
+                  for i, line in enumerate(lines)]  # fmt: skip
+        self._line_start = text.endswith("\n")
+        self._stdout.write("".join(marked))
+        return len(text)
+
+    def flush(self):
+        self._stdout.flush()
+
+    def __getattr__(self, name):  # encoding, isatty, fileno, ...
+        return getattr(self._stdout, name)
+
+
+def stderr_as_notes() -> None:
+    """From now on, what this process writes to ``sys.stderr`` is written to ``sys.stdout``,
+    each line starting with ``note (stderr, costs no points): ``. For nbgrader's Validator
+    (the *Validate* button, ``nbgrader validate``), which counts any stderr output of a test
+    cell as a failure: ``nbgrader_config.py`` runs this in the kernels it starts. Grading does
+    the same in ``course/autograde.py``."""
+    if not isinstance(sys.stderr, _NotesOnStdout):
+        sys.stderr = _NotesOnStdout(sys.stdout)

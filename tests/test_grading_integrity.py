@@ -353,6 +353,37 @@ def test_hooks_into_the_running_of_cells_cannot_change_a_tests_outcome(tmp_path,
         assert figures, notebook.cells[-1].outputs
 
 
+# -- point 4 for nbgrader's Validate: a warning is a note there too ---------------------------
+def test_validate_passes_a_test_cell_that_warns(tmp_path):
+    """``nbgrader validate`` (the Validate button runs the same Validator, with the same
+    configuration) on a notebook whose test cell passes but writes a RuntimeWarning and a line
+    to stderr: with the course's nbgrader_config.py it passes, and the warning is shown as a
+    note; without it (run outside the course), nbgrader reports the cell as failing."""
+    notebook = v4.new_notebook(cells=[
+        cells.solution("def answer():\n    ### BEGIN SOLUTION\n    return 1\n"
+                       "    ### END SOLUTION", "answer"),
+        cells.tests("import sys, warnings\n"
+                    "warnings.warn('invalid value encountered in subtract', RuntimeWarning)\n"
+                    "print('a line to stderr', file=sys.stderr)\nassert answer() == 1",
+                    "test_answer", points=1),
+        cells.tests("assert answer() == 2, 'wrong'", "test_wrong", points=1),
+    ])  # fmt: skip
+    notebook.metadata.kernelspec = {"name": "python3", "display_name": "Python 3",
+                                    "language": "python"}  # fmt: skip
+    path = tmp_path / "warns.ipynb"
+    nbformat.write(notebook, path)
+    course = run(ROOT, "nbgrader", "validate", str(path), timeout=300)
+    assert "VALIDATION FAILED ON 1 CELL(S)" in course.stdout, course.log
+    assert "assert answer() == 2" in course.stdout and "a line to stderr" not in course.stdout
+    without = run(tmp_path, "nbgrader", "validate", str(path), timeout=300)
+    assert "VALIDATION FAILED ON 2 CELL(S)" in without.stdout, without.log
+    assert "a line to stderr" in without.stdout  # nbgrader's reason for failing the first cell
+
+    nbformat.write(v4.new_notebook(cells=notebook.cells[:2], metadata=notebook.metadata), path)
+    passing = run(ROOT, "nbgrader", "validate", str(path), timeout=300)
+    assert "Success! Your notebook passes all the tests." in passing.stdout, passing.log
+
+
 # -- point 7: each part says that hidden tests run at grading ----------------------------------
 @pytest.mark.parametrize("assignment", assignments())
 def test_the_last_test_cell_says_hidden_tests_run_at_grading(assignment):
