@@ -136,6 +136,8 @@ def test_stated_points_must_be_those_of_the_cells():
         check_points([cells.markdown("### Exercise (1 point): x"), graded], "p.py")
     with pytest.raises(ValueError, match="write the points"):
         check_points([cells.markdown("### Exercise ({points}): x"), graded])
+    with pytest.raises(ValueError, match="t comes before any heading that states points"):
+        check_points([graded, cells.markdown("### Exercise (2 points): x"), graded])
 
 
 def test_make_check_notebooks_passes():
