@@ -140,7 +140,9 @@ def _apply(prim, args, kwargs):
             values.append(arg)
         argnum += 1
     out = prim.forward(*values, **kwargs)
-    if type(out) is not np.ndarray or out.dtype is not _FLOAT64:
+    if type(out) is not np.ndarray:
+        out = np.asarray(out)  # a reduction's numpy scalar (or a number)
+    if out.dtype is not _FLOAT64:  # one identity test: dtypes of the built-in types are unique
         out = _real(prim.name, out)
     node = _new_tensor()
     node.value = out
@@ -168,8 +170,7 @@ _FLOAT64 = np.dtype(np.float64)
 
 
 def _real(name, out):
-    """``out`` as a float64 array; complex values (a complex constant mixed in) are refused."""
-    out = np.asarray(out)
+    """``out`` (an array) as float64; complex values (a complex constant mixed in) are refused."""
     if out.dtype.kind == "c":
         raise flagged(
             TypeError(
