@@ -172,18 +172,21 @@ def status(text: Path) -> str:
     return "up to date"
 
 
-def read(text: Path) -> tuple[nbformat.NotebookNode, Path]:
+def read(text: Path, from_text: bool = False) -> tuple[nbformat.NotebookNode, Path]:
     """The notebook of a pair, and the file its cells were taken from: the text, unless the
-    .ipynb was saved after it (jupytext's rule); outputs always come from the .ipynb."""
+    .ipynb was saved after it (jupytext's rule) and ``from_text`` is false (after a git merge,
+    when the text was merged and the .ipynb taken from one side); outputs always come from
+    the .ipynb."""
     notebook = notebook_of(text)
-    from_text = jupytext.read(text, fmt=TEXT_FORMAT)
+    text_nb = jupytext.read(text, fmt=TEXT_FORMAT)
     if not notebook.exists():
-        pair_metadata(from_text, kind(text))
-        return from_text, text
+        pair_metadata(text_nb, kind(text))
+        return text_nb, text
     stored = nbformat.read(notebook, as_version=4)
-    if agree(stored, text) or notebook.stat().st_mtime > text.stat().st_mtime:
+    newer = notebook.stat().st_mtime > text.stat().st_mtime
+    if agree(stored, text) or (newer and not from_text):
         return stored, notebook
-    return combine_inputs_with_outputs(from_text, stored, fmt=TEXT_FORMAT), text
+    return combine_inputs_with_outputs(text_nb, stored, fmt=TEXT_FORMAT), text
 
 
 def check(nb: nbformat.NotebookNode, where: str, lecture: bool) -> None:
@@ -211,8 +214,9 @@ def check(nb: nbformat.NotebookNode, where: str, lecture: bool) -> None:
         )
 
 
-def write(text: Path, force: bool = False) -> str:
-    """Sync, check, run and write one pair; returns what happened."""
+def write(text: Path, force: bool = False, from_text: bool = False) -> str:
+    """Sync, check, run and write one pair; returns what happened. ``from_text``: the cells
+    come from the text even if the .ipynb was saved later (see ``read``)."""
     from nbclient.exceptions import CellExecutionError
 
     from .build import execute
@@ -220,7 +224,7 @@ def write(text: Path, force: bool = False) -> str:
     state = status(text)
     if state == "up to date" and not force:
         return f"{relative(text)}: up to date"
-    nb, taken = read(text)
+    nb, taken = read(text, from_text)
     lecture = is_lecture(text)
     where = relative(text)
     try:

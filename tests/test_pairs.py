@@ -121,6 +121,21 @@ def test_the_build_names_the_text_that_disagrees_or_fails(tmp_path, monkeypatch)
         pairs.write(text)
 
 
+def test_after_a_merge_the_text_can_be_taken_over_a_newer_notebook(tmp_path):
+    """A git merge that merged the text and took one side's .ipynb leaves the .ipynb newer:
+    the build would take it (jupytext's rule); --from-text takes the merged text."""
+    import os
+
+    notebook, text = small_pair(tmp_path)
+    text.write_text(text.read_text().replace("return 2 * x", "return x + x"))
+    os.utime(notebook, (text.stat().st_mtime + 10,) * 2)
+    nb, taken = pairs.read(text)
+    assert taken == notebook and "return 2 * x" in nb.cells[1].source
+    nb, taken = pairs.read(text, from_text=True)
+    assert taken == text and "return x + x" in nb.cells[1].source
+    assert nb.metadata.kernelspec and nb.cells[2].metadata.nbgrader["points"] == 2
+
+
 def test_a_run_in_jupyterlab_is_noticed():
     text = next(t for t in TEXTS)
     nb = nbformat.read(pairs.notebook_of(text), as_version=4)
@@ -136,6 +151,8 @@ def test_stated_points_must_be_those_of_the_cells():
         check_points([cells.markdown("### Exercise (1 point): x"), graded], "p.py")
     with pytest.raises(ValueError, match="write the points"):
         check_points([cells.markdown("### Exercise ({points}): x"), graded])
+    with pytest.raises(ValueError, match="t comes before any heading that states points"):
+        check_points([graded, cells.markdown("### Exercise (2 points): x"), graded])
 
 
 def test_make_check_notebooks_passes():
