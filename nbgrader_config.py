@@ -73,6 +73,14 @@ c.Autograde.autograde_preprocessors = [
     for step in Autograde.autograde_preprocessors.default()
 ]
 
+# -- validate: nbgrader's Validator (the Validate button, `nbgrader validate`) fails a test cell
+# that writes anything to stderr, even when its assertions pass; its list of preprocessors is not
+# configurable, but the kernel its Execute starts is: there, stderr is shown on stdout as notes
+# (autodiff_lib.testing.stderr_as_notes). Only an error fails a cell, as in grading.
+c.Validator.Execute.extra_arguments = [
+    "--IPKernelApp.exec_lines=__import__('autodiff_lib.testing').testing.stderr_as_notes()"
+]
+
 # -- feedback: nbgrader shows hidden tests in feedback, and failing hidden asserts in their ---
 # tracebacks; HideHiddenTests removes both, leaving the name of the error.
 # DescribeFigures gives each figure a description (nbconvert warns about images without one).

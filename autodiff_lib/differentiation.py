@@ -13,6 +13,7 @@ of shape ``y.shape + y.shape``, so that all rows of the Jacobian flow through on
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import warnings
@@ -150,6 +151,7 @@ def _backpropagate(y, targets, seed, record):
     pending = {y.seq: [y, seed]}  # seq -> [node, its differential so far]: the cache
     heap = [-y.seq]
     rules = visited = 0
+    batched = seed.ndim > 0  # else every differential has its node's shape (no batch axes)
     while heap:
         seq = -heappop(heap)
         node, g = pending.pop(seq)
@@ -164,7 +166,7 @@ def _backpropagate(y, targets, seed, record):
         else:
             ans, args = node.value, node.input_values
         kwargs = node.kwargs
-        batch_shape = g.shape[: g.ndim - node.value.ndim]
+        batch_shape = g.shape[: g.ndim - node.value.ndim] if batched else ()
         for rule, parent in grad_inputs:
             # the rule, then broadcasting undone (as in _local_differential, inlined: hot loop)
             contribution = rule(g, ans, *args, **kwargs) if kwargs else rule(g, ans, *args)
@@ -276,7 +278,7 @@ def value_and_grad(f, argnum=0):
     _check_argnum(argnum, "value_and_grad")
 
     def value_and_grad_f(*args, **kwargs):
-        return ValueAndGrad(*_differentiate(f, argnum, args, kwargs, "grad", scalar=True))
+        return _pair(_differentiate(f, argnum, args, kwargs, "grad", scalar=True))
 
     value_and_grad_f.__name__ = f"value_and_grad({getattr(f, '__name__', 'f')})"
     return value_and_grad_f
@@ -365,6 +367,9 @@ class ValueAndGrad(tuple):
     __lt__ = __le__ = __gt__ = __ge__ = _refuse
 
 
+_pair = functools.partial(tuple.__new__, ValueAndGrad)  # ValueAndGrad((value, grad)), in C
+
+
 def _is_int(n):
     return isinstance(n, (int, np.integer)) and not isinstance(n, (bool, np.bool_))
 
@@ -433,15 +438,16 @@ def _check_output(y, name, scalar):
 
 def _differentiate(f, argnum, args, kwargs, name, scalar):
     """Call ``f`` on fresh variables for the differentiated arguments and sweep back."""
+    given = args
     args = list(args)
-    positions = _positions(argnum, args, kwargs, name)
+    if type(argnum) is int and 0 <= argnum < len(args):
+        positions = (argnum,)  # the common case, checked without a loop
+    else:
+        positions = _positions(argnum, args, kwargs, name)
     trace = next(_traces)
     leaves_per_arg, variables = [], []
-    containers = []  # (position, type) of arguments that are containers of arrays
     for n in positions:
         leaves, rebuild = _flatten(args[n])
-        if isinstance(args[n], _CONTAINERS) and not _is_numbers(args[n]):
-            containers.append((n, type(args[n]).__name__))
         fresh = [_as_variable(leaf, name, trace) for leaf in leaves]
         args[n] = rebuild(fresh)
         leaves_per_arg.append((leaves, rebuild))
@@ -452,6 +458,11 @@ def _differentiate(f, argnum, args, kwargs, name, scalar):
     try:
         y = f(*args, **kwargs)
     except TypeError as error:
+        containers = [  # the differentiated arguments that were containers of arrays
+            (n, type(given[n]).__name__)
+            for n in positions
+            if isinstance(given[n], _CONTAINERS) and not _is_numbers(given[n])
+        ]
         if containers and not getattr(error, "autodiff_message", False):
             n, kind = containers[0]
             raise flagged(
@@ -580,7 +591,12 @@ _NUMBERS = (int, float, np.number)
 
 def _is_numbers(tree):
     """A non-empty plain list or tuple of plain numbers: one array to a numpy user."""
-    return type(tree) in (list, tuple) and bool(tree) and all(isinstance(i, _NUMBERS) for i in tree)
+    return (
+        type(tree) in (list, tuple)
+        and bool(tree)
+        and isinstance(tree[0], _NUMBERS)  # an array first (the common case) answers at once
+        and all(isinstance(i, _NUMBERS) for i in tree)
+    )
 
 
 def _flatten(tree):
@@ -589,9 +605,11 @@ def _flatten(tree):
     A list or tuple of plain numbers is one array (``grad(f)([1.0, 2.0])`` differentiates
     w.r.t. a vector), not a container of scalars.
     """
-    if _is_numbers(tree):
-        return [np.array(tree, dtype=float)], lambda leaves: leaves[0]  # numbers: one array
+    if type(tree) is np.ndarray:  # the common case first
+        return [tree], _first
     if isinstance(tree, (list, tuple)):
+        if _is_numbers(tree):
+            return [np.array(tree, dtype=float)], _first  # numbers: one array
         make = type(tree)._make if hasattr(tree, "_fields") else type(tree)  # namedtuples too
         if not any(isinstance(item, _CONTAINERS) for item in tree):  # flat: the common case
             return list(tree), make
@@ -610,4 +628,8 @@ def _flatten(tree):
         keys = list(tree)
         leaves, rebuild_values = _flatten([tree[k] for k in keys])
         return leaves, lambda new: dict(zip(keys, rebuild_values(new), strict=True))
-    return [tree], lambda leaves: leaves[0]
+    return [tree], _first
+
+
+def _first(leaves):
+    return leaves[0]

@@ -15,6 +15,7 @@ the differential x̄ of the input. Some functions are compositions of others (``
 from __future__ import annotations
 
 import builtins
+import math
 import sys
 
 import numpy as np
@@ -124,16 +125,37 @@ _SATURATED = 1.0 / (np.cosh(5.0) * np.cosh(5.0))
 
 def _sech_squared_forward(x, t):
     """sech²(x) = 1 − t², given t = tanh(x): from t up to |x| = 5, from x beyond."""
-    s = 1.0 - t * t
-    if s.size and s.min() < _SATURATED:
-        far = s < _SATURATED
-        if s.ndim and 8 * np.count_nonzero(far) < s.size:
-            e = np.exp(-2.0 * np.abs(x[far]))
-            s[far] = 4.0 * e / np.square(1.0 + e)
-        else:
-            e = np.exp(-2.0 * np.abs(x))
-            s = 4.0 * e / np.square(1.0 + e)
-    return s
+    # This runs at every tanh of a backward sweep, so the common case (no |x| beyond 5) is made
+    # cheap: over a short vector, Python's min (through a memoryview: no numpy scalars) starts
+    # faster than numpy; a long array is computed in place (less memory traffic).
+    if t.size <= 32:
+        s = 1.0 - t * t
+        if s.ndim == 1 and s.size and builtins.min(memoryview(s)) >= _SATURATED:
+            return s
+    else:
+        s = t * t
+        np.subtract(1.0, s, s)
+    beyond = s < _SATURATED  # (a nan is not beyond, and stays nan)
+    count = np.count_nonzero(beyond)
+    if not count:
+        return s
+    if 8 * count >= s.size:  # many (or a scalar): all from x
+        return _sech_squared_from_x(x)
+    flat = s.ravel()  # a view of s (or a copy, put back in shape below)
+    far = np.where(beyond.ravel())[0]
+    if count <= 8:  # a saturated unit or two: in Python, cheaper than numpy calls
+        for i, xi in zip(far, x.ravel()[far]):
+            e = math.exp(-2.0 * builtins.abs(float(xi)))
+            flat[i] = 4.0 * e / ((1.0 + e) * (1.0 + e))
+    else:  # a few: those alone
+        flat[far] = _sech_squared_from_x(x.ravel()[far])
+    return flat.reshape(s.shape)
+
+
+def _sech_squared_from_x(x):
+    """sech²(x) = 4e/(1 + e)² with e = exp(−2|x|): no cancellation, no overflow."""
+    e = np.exp(-2.0 * np.abs(x))
+    return 4.0 * e / np.square(1.0 + e)
 
 
 _sech_squared = primitive(  # t only helps: no rule for it
@@ -143,8 +165,18 @@ _sech_squared = primitive(  # t only helps: no rule for it
 )
 defvjp(_sech_squared, lambda g, ans, x, t: g * ans * t * -2.0)  # (sech²)' = −2 sech² tanh
 
+
+def _tanh_vjp(g, ans, x):
+    if type(x) is not np.ndarray:  # Tensors: the sweep is recorded (a higher derivative)
+        return g * _sech_squared(x, ans)
+    s = _sech_squared_forward(x, ans)  # plain arrays: nothing to record, and s is ours
+    if s.size > 32 and type(g) is np.ndarray and g.shape == s.shape:
+        return np.multiply(g, s, s)  # into s: a long array is not allocated again
+    return g * s
+
+
 tanh = primitive(np.tanh, "tanh", "tanh x, elementwise. Rule: d/dx tanh x = 1 − tanh²x = 1/cosh²x.")
-defvjp(tanh, lambda g, ans, x: g * _sech_squared(x, ans))
+defvjp(tanh, _tanh_vjp)
 
 sin = primitive(np.sin, "sin", "sin x, elementwise. Rule: d/dx sin x = cos x.")
 defvjp(sin, lambda g, ans, x: g * cos(x))
@@ -282,7 +314,8 @@ def _sum_forward(x, axis=None, keepdims=False):
 def _spread(g, ans, x, axis):
     """The differential of a reduction's output, copied back over the axes it reduced."""
     n = _batch_ndim(g, ans)
-    kept = reshape(g, g.shape[:n] + _kept_shape(x.shape, axis))
+    kept_shape = g.shape[:n] + _kept_shape(x.shape, axis)
+    kept = g.reshape(kept_shape) if type(g) is np.ndarray else reshape(g, kept_shape)
     return broadcast_to(kept, g.shape[:n] + x.shape)
 
 
@@ -496,11 +529,12 @@ def unbroadcast(g, shape, batch_ndim=0):
     summed = list(range(batch_ndim, batch_ndim + extra))
     start = batch_ndim + extra
     summed += [start + i for i, n in enumerate(shape) if n == 1 and g_shape[start + i] != 1]
+    plain = type(g) is np.ndarray  # a sweep nobody differentiates: numpy itself, no wrapper
     if summed:
-        g = sum(g, axis=tuple(summed))
+        g = np.add.reduce(g, axis=tuple(summed)) if plain else sum(g, axis=tuple(summed))
     target = g_shape[:batch_ndim] + tuple(shape)
     if g.shape != target:
-        g = reshape(g, target)
+        g = g.reshape(target) if plain else reshape(g, target)
     return g
 
 
@@ -633,7 +667,7 @@ def concatenate(tensors, axis=0):
 def _swap_last(x):
     """``x`` with its last two axes swapped (the matrix transpose of a stack of matrices)."""
     if x.ndim == 2:
-        return transpose(x)
+        return x.T if type(x) is np.ndarray else transpose(x)  # a constant: no node to record
     axes = list(range(x.ndim))
     axes[-2], axes[-1] = axes[-1], axes[-2]
     return transpose(x, tuple(axes))

@@ -4,8 +4,11 @@ A primitive is a numpy computation wrapped so that, given a Tensor, it records a
 Its derivative rules are vector-Jacobian products, one per differentiable argument, declared
 with ``defvjp`` right after the primitive, in the style of HIPS autograd::
 
-    tanh = primitive(np.tanh)
-    defvjp(tanh, lambda g, ans, x: g * (1 - ans * ans))
+    exp = primitive(np.exp)
+    defvjp(exp, lambda g, ans, x: g * ans)
+
+(tanh's rule is ``g * sech²x``; it is not written ``g * (1 - ans * ans)``, which cancels to 0
+where tanh x rounds to ±1: see ``primitives._sech_squared_forward``.)
 
 A rule receives the incoming differential ``g`` (shape ``batch + ans.shape``, where the batch
 axes carry several differentials at once, see ``differentiation``), the output ``ans`` and the
@@ -140,7 +143,9 @@ def _apply(prim, args, kwargs):
             values.append(arg)
         argnum += 1
     out = prim.forward(*values, **kwargs)
-    if type(out) is not np.ndarray or out.dtype is not _FLOAT64:
+    if type(out) is not np.ndarray:
+        out = np.asarray(out)  # a reduction's numpy scalar (or a number)
+    if out.dtype is not _FLOAT64:  # one identity test: dtypes of the built-in types are unique
         out = _real(prim.name, out)
     node = _new_tensor()
     node.value = out
@@ -168,8 +173,7 @@ _FLOAT64 = np.dtype(np.float64)
 
 
 def _real(name, out):
-    """``out`` as a float64 array; complex values (a complex constant mixed in) are refused."""
-    out = np.asarray(out)
+    """``out`` (an array) as float64; complex values (a complex constant mixed in) are refused."""
     if out.dtype.kind == "c":
         raise flagged(
             TypeError(

@@ -19,7 +19,39 @@ creation_order = itertools.count(1)  # numbers every variable: a topological ord
 __all__ = ["Tensor", "constant", "variable", "value_of"]
 
 
-class Tensor:
+class _NumpyOnly:
+    """An ndarray attribute a Tensor lacks (``t.tolist``): looking it up says where it is."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self
+        name = self.name
+        ours = f"autodiff_lib.{name}(t)" if hasattr(_ops, name) else None
+        raise AttributeError(
+            f"Tensor has no method {name!r} (numpy arrays do): "
+            + (f"use {ours}, or " if ours else "write it with autodiff_lib functions, or use ")
+            + f"t.value.{name}(...) for the plain values, without derivative"
+        )
+
+    def __repr__(self):
+        return f"numpy's, not a Tensor's: t.value.{self.name} (no derivative)"
+
+
+class _NumpyNames:
+    """The names of numpy's array methods and attributes that a Tensor does not have (filled in
+    below Tensor): each raises an AttributeError that says where to go instead.
+
+    Descriptors rather than a ``__getattr__`` on Tensor: a class with ``__getattr__`` loses
+    CPython's fast attribute access (every ``node.value`` of the engine was several times slower).
+    """
+
+    __slots__ = ()
+
+
+class Tensor(_NumpyNames):
     """A node of the graph: ``value`` (a float64 ndarray) plus how it was computed.
 
     ``requires_grad`` is False for constants. ``primitive`` is None for leaves (variables
@@ -231,22 +263,14 @@ class Tensor:
     def __abs__(self):
         return _ops.abs(self)
 
+    def __dir__(self):
+        return [name for name in object.__dir__(self) if name not in _NUMPY_ONLY]
+
     def __format__(self, spec: str) -> str:
         """``f"{loss:.3f}"`` formats the values (a string drops no derivative)."""
         if not spec:
             return str(self)
         return format(self.value[()] if self.value.ndim == 0 else self.value, spec)
-
-    def __getattr__(self, name):
-        # Only reached when the attribute does not exist: say where the numpy method is.
-        if name.startswith("__") or name in Tensor.__slots__ or not hasattr(np.ndarray, name):
-            raise AttributeError(f"'Tensor' object has no attribute {name!r}")
-        ours = f"autodiff_lib.{name}(t)" if hasattr(_ops, name) else None
-        raise AttributeError(
-            f"Tensor has no method {name!r} (numpy arrays do): "
-            + (f"use {ours}, or " if ours else "write it with autodiff_lib functions, or use ")
-            + f"t.value.{name}(...) for the plain values, without derivative"
-        )
 
     # -- arithmetic: each operator is a primitive of autodiff_lib.primitives -----------------
     def __add__(self, other):
@@ -328,6 +352,13 @@ class Tensor:
 
     def __array_function__(self, func, types, args, kwargs):
         return _interop.array_function(func, args, kwargs)
+
+
+for _name in dir(np.ndarray):
+    if not _name.startswith("_") and not hasattr(Tensor, _name):
+        setattr(_NumpyNames, _name, _NumpyOnly(_name))
+del _name
+_NUMPY_ONLY = frozenset(vars(_NumpyNames)) - {"__module__", "__doc__", "__slots__"}
 
 
 def constant(x) -> Tensor:

@@ -8,11 +8,20 @@
   ``OptimizationResult`` or a list/tuple of those, checked by exact type. An object whose
   ``__eq__`` returns True, or an ndarray subclass that overrides ``__array_ufunc__``, would
   pass any comparison: it is refused with a ``TypeError`` instead.
+* ``stderr_as_notes()``: run when nbgrader's *Validate* starts a kernel (``nbgrader_config.py``):
+  what a cell writes to stderr (a numpy ``RuntimeWarning``) is shown on stdout, each line
+  marked as a note. nbgrader's Validator fails a test cell with any stderr output, and cannot
+  be told otherwise; honest work would be told "VALIDATION FAILED" for a warning.
 * ``protect()`` and ``restore()``: run by the grader (``course/autograde.py``) in the student's
   kernel, before the first cell and before each test cell. ``protect`` remembers the functions
   and classes of numpy, math, the library and IPython's kernel; ``restore`` puts back whatever
   a notebook changed in them, so that a test never runs a patched ``np.allclose``, a silenced
-  ``showtraceback`` or a replaced ``ad.gradient_descent``.
+  ``showtraceback`` or a replaced ``ad.gradient_descent``. It also removes what a notebook
+  hooked into the kernel's running of a cell: IPython's event callbacks (``pre_run_cell``,
+  ``post_run_cell``, ...), input and AST transformers, a custom exception handler, a trace
+  function. ``restore(next_cell_is_a_test=True)`` wraps the test cell that comes next in
+  ``try: ... finally: restore()``, so what the student's code hooks in or patches while the
+  test runs is undone before IPython reports the test's error and runs ``post_run_cell``.
 
 Why in the library: the hidden tests run in the student's kernel, which sees the library but not
 the course's folder. What this cannot stop: a student who copies the library's code into their
@@ -21,6 +30,7 @@ answer (or writes a correct answer by any other means) has written a correct ans
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import functools
 import sys
@@ -28,7 +38,15 @@ import types
 
 import numpy as np
 
-__all__ = ["LibraryReferenceUsed", "NotAPlainValue", "own_work", "plain", "protect", "restore"]
+__all__ = [
+    "LibraryReferenceUsed",
+    "NotAPlainValue",
+    "own_work",
+    "plain",
+    "protect",
+    "restore",
+    "stderr_as_notes",
+]
 
 
 class LibraryReferenceUsed(RuntimeError):
@@ -195,6 +213,8 @@ _KERNEL_CLASSES = (
     ("ipykernel.kernelbase", "Kernel"),
     ("ipykernel.displayhook", "ZMQShellDisplayHook"),
     ("ipykernel.iostream", "OutStream"),
+    ("IPython.core.events", "EventManager"),
+    ("IPython.core.inputtransformer2", "TransformerManager"),
 )
 _saved: dict | None = None
 
@@ -250,18 +270,21 @@ def protect() -> None:
     shell = None
     with contextlib.suppress(Exception):
         shell = get_ipython()  # noqa: F821  (IPython's builtin in a kernel)
-    kernel_objects = [shell, getattr(shell, "kernel", None), getattr(shell, "displayhook", None)]
+    kernel_objects = [shell, getattr(shell, "kernel", None), getattr(shell, "displayhook", None),
+                      getattr(shell, "events", None)]  # fmt: skip
     for obj in [*kernel_objects, sys.stdout, sys.stderr]:
         if obj is not None and hasattr(obj, "__dict__"):
             methods = _method_names(obj)
             kept = {n: v for n, v in vars(obj).items() if n in methods}
             saved["instances"].append((obj, methods, kept))
     saved["streams"] = (sys.stdout, sys.stderr, sys.displayhook, sys.excepthook)
+    saved["shell"] = _shell_state(shell)
     _saved = saved
 
 
-def restore() -> int:
-    """Put back what the notebook changed since ``protect``; returns how many things."""
+def restore(next_cell_is_a_test: bool = False) -> int:
+    """Put back what the notebook changed since ``protect``; returns how many things. With
+    ``next_cell_is_a_test``, the next cell the kernel runs ends with ``restore()`` as well."""
     if _saved is None:
         return 0
     changed = 0
@@ -302,4 +325,152 @@ def restore() -> int:
     if (sys.stdout, sys.stderr, sys.displayhook, sys.excepthook) != _saved["streams"]:
         sys.stdout, sys.stderr, sys.displayhook, sys.excepthook = _saved["streams"]
         changed += 1
+    changed += _restore_shell(_saved["shell"])
+    if next_cell_is_a_test and _saved["shell"] is not None:
+        _finish_next_cell[0] = True
+        _saved["shell"]["shell"].ast_transformers.append(_FINISH_CELL)
     return changed
+
+
+# -- the kernel's running of a cell: hooks a notebook may not leave in place ------------------
+# Event callbacks added after protect() are removed, but for plain functions of these packages
+# (matplotlib's inline backend registers its own when a notebook first plots).
+_TRUSTED_CALLBACKS = ("matplotlib", "matplotlib_inline", "ipykernel", "IPython", "ipywidgets")
+_TRANSFORM_LISTS = ("cleanup_transforms", "line_transforms", "token_transformers")
+_finish_next_cell = [False]  # restore(next_cell_is_a_test=True) arms _FINISH_CELL for one cell
+
+
+def _same(a, b) -> bool:
+    """The same items, by identity (an item may claim to equal anything)."""
+    return len(a) == len(b) and all(x is y for x, y in zip(a, b))
+
+
+def _shell_state(shell):
+    """What of IPython's shell a notebook could hook into, as protect() found it."""
+    if shell is None or not hasattr(shell, "events"):
+        return None
+    events, manager = shell.events, getattr(shell, "input_transformer_manager", None)
+    return {
+        "shell": shell,
+        "events": events,
+        "callbacks": events.callbacks,
+        "registered": {name: list(found) for name, found in events.callbacks.items()},
+        "manager": manager,
+        "transforms": {
+            name: (getattr(manager, name), list(getattr(manager, name)))
+            for name in _TRANSFORM_LISTS if hasattr(manager, name)
+        },
+        "ast_transformers": list(shell.ast_transformers),
+        "input_transformers_post": list(shell.input_transformers_post),
+        "custom": (shell.custom_exceptions, vars(shell).get("CustomTB")),
+        "trace": (sys.gettrace(), sys.getprofile()),
+    }
+
+
+def _trusted_callback(callback) -> bool:
+    module = getattr(callback, "__module__", None) or ""
+    return isinstance(callback, types.FunctionType) and module.split(".")[0] in _TRUSTED_CALLBACKS
+
+
+def _restore_shell(state) -> int:
+    if state is None:
+        return 0
+    shell, changed = state["shell"], 0
+    if shell.events is not state["events"]:
+        shell.events = state["events"]
+        changed += 1
+    events = state["events"]
+    if events.callbacks is not state["callbacks"]:
+        events.callbacks = state["callbacks"]
+        changed += 1
+    for name, found in list(events.callbacks.items()):
+        before = state["registered"].get(name, [])
+        kept = [f for f in found if any(f is b for b in before) or _trusted_callback(f)]
+        if not _same(kept, found):
+            events.callbacks[name] = kept
+            changed += 1
+    if getattr(shell, "input_transformer_manager", None) is not state["manager"]:
+        shell.input_transformer_manager = state["manager"]
+        changed += 1
+    for name, (found, items) in state["transforms"].items():
+        if getattr(state["manager"], name) is not found:
+            setattr(state["manager"], name, found)
+            changed += 1
+        if not _same(found, items):
+            found[:] = items
+            changed += 1
+    for name in ("ast_transformers", "input_transformers_post"):
+        if not _same(getattr(shell, name), state[name]):
+            setattr(shell, name, list(state[name]))
+            changed += 1
+    exceptions, handler = state["custom"]
+    if shell.custom_exceptions is not exceptions or vars(shell).get("CustomTB") is not handler:
+        shell.custom_exceptions = exceptions
+        if handler is not None:
+            shell.CustomTB = handler
+        changed += 1
+    trace, profile = state["trace"]
+    if sys.gettrace() is not trace:
+        sys.settrace(trace)
+        changed += 1
+    if sys.getprofile() is not profile:
+        sys.setprofile(profile)
+        changed += 1
+    return changed
+
+
+class _FinishCell(ast.NodeTransformer):
+    """Wraps the next cell's code in ``try: ... finally: restore()`` (IPython's AST hook):
+    whatever it hooked in or patched is undone before IPython reports its error (with a
+    ``showtraceback`` put back) and before ``post_run_cell`` runs. One cell only."""
+
+    def visit_Module(self, node):
+        if not _finish_next_cell[0]:
+            return node
+        _finish_next_cell[0] = False
+        finish = ast.parse("__import__('autodiff_lib.testing', fromlist=['_']).restore()").body
+        wrapped = ast.Try(body=node.body or [ast.Pass()], handlers=[], orelse=[],
+                          finalbody=finish)  # fmt: skip
+        node.body = [ast.copy_location(wrapped, node.body[0]) if node.body else wrapped]
+        return ast.fix_missing_locations(node)
+
+
+_FINISH_CELL = _FinishCell()
+
+
+# -- stderr_as_notes: nbgrader's Validate reads a warning as a failed test ---------------------
+STDERR_NOTE = "note (stderr, costs no points): "
+
+
+class _NotesOnStdout:
+    """A stand-in for sys.stderr: each line goes to ``stdout``, marked as a note."""
+
+    def __init__(self, stdout):
+        self._stdout = stdout
+        self._line_start = True
+
+    def write(self, text):
+        if not text:
+            return 0
+        lines = text.splitlines(keepends=True)
+        marked = [(STDERR_NOTE if i or self._line_start else "") + line
+                  for i, line in enumerate(lines)]  # fmt: skip
+        self._line_start = text.endswith("\n")
+        self._stdout.write("".join(marked))
+        return len(text)
+
+    def flush(self):
+        self._stdout.flush()
+
+    def __getattr__(self, name):  # encoding, isatty, fileno, ...
+        return getattr(self._stdout, name)
+
+
+def stderr_as_notes() -> None:
+    """From now on, what this process writes to ``sys.stderr`` is written to ``sys.stdout``,
+    each line starting with ``note (stderr, costs no points): ``. For nbgrader's Validator
+    (the *Validate* button, ``nbgrader validate``), which counts any stderr output of a test
+    cell as a failure: ``nbgrader_config.py`` runs this in the kernels it starts. Grading does
+    the same in ``course/autograde.py``."""
+    if not isinstance(sys.stderr, _NotesOnStdout):
+        sys.stderr = _NotesOnStdout(sys.stdout)

@@ -18,12 +18,17 @@ keeps nbgrader's rules for what an error is and changes four things:
 * Before the first cell it has the kernel remember numpy, math, the library and IPython's own
   machinery (``autodiff_lib.testing.protect``), and before each test cell it puts back whatever
   the notebook changed in them (``restore``): a patched ``np.allclose``, a silenced
-  ``showtraceback`` or a replaced ``ad.gradient_descent`` is undone before the tests run. An
+  ``showtraceback`` or a replaced ``ad.gradient_descent`` is undone before the tests run, and
+  hooks into the running of cells (a ``pre_run_cell`` or ``post_run_cell`` callback, an input
+  or AST transformer) are removed. The test cell itself ends with ``restore`` (before IPython
+  reports its error and runs ``post_run_cell``), so what the student's code hooks in while the
+  test runs cannot change its outcome; a ``clear_output`` cannot erase a test cell's error. An
   error the kernel reports but does not show still counts (nbgrader's ``on_cell_executed``).
 * Honest work never loses points for a warning: what a test cell writes to stderr (a numpy
   ``RuntimeWarning``, a deprecation notice) becomes a visible note, marked so that the feedback
   can say that warnings were written without showing them. Only an error scores 0.
-* A test cell's own value is shown but is never a score: nbgrader would read a number in it as
+* A value shown in a test cell (``sys.displayhook``; the cell's last expression is not shown,
+  as the cell ends with ``restore``) is never a score: nbgrader would read a number in it as
   partial credit, and any text as full marks, even when an error follows.
 * When the kernel dies (``os._exit``, a killed process, the memory limit), the cell where it
   died and every cell after it get an error saying so, and grading finishes: the cells before
@@ -104,14 +109,21 @@ class GuardedExecute(SandboxedExecute):
         help="Run in the kernel, unseen, before the notebook's first cell.",
     ).tag(config=True)
     restore_code = Unicode(
-        "__import__('autodiff_lib.testing', fromlist=['_']).restore()",
-        help="Run in the kernel, unseen, before each test cell.",
+        "__import__('autodiff_lib.testing', fromlist=['_']).restore(next_cell_is_a_test=True)",
+        help="Run in the kernel, unseen, before each test cell (which then ends with it too).",
     ).tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
         self._died_at = None  # the index of the cell where the kernel died
         self._protected = False
+        self._in_test_cell = False
         return super().preprocess(nb, resources, km)
+
+    def clear_output(self, outs, msg, cell_index):
+        """A test cell's outputs are never cleared: a ``clear_output`` sent by the student's
+        code (from a hook, a thread) would otherwise erase the error that scores it 0."""
+        if not self._in_test_cell:
+            super().clear_output(outs, msg, cell_index)
 
     def _run_unseen(self, code: str, index: int, cell) -> None:
         """Run ``code`` in the kernel without a trace in the notebook or the kernel's history
@@ -140,7 +152,11 @@ class GuardedExecute(SandboxedExecute):
                 self._protected = True
             if graded:
                 self._run_unseen(self.restore_code, index, cell)
-            cell, resources = super().preprocess_cell(cell, resources, index)
+            self._in_test_cell = graded
+            try:
+                cell, resources = super().preprocess_cell(cell, resources, index)
+            finally:
+                self._in_test_cell = False
         except DeadKernelError:
             self._died_at = index
             name = cell.metadata.get("nbgrader", {}).get("grade_id", f"cell {index}")

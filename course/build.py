@@ -173,6 +173,12 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--force", action="store_true", help="rebuild even if up to date or edited by hand"
     )
+    parser.add_argument(
+        "--from-text",
+        action="store_true",
+        help="take each notebook's cells from its text file, even where the .ipynb is newer "
+        "(after a git merge: merge the text, take either side's .ipynb, then this)",
+    )
     args = parser.parse_args(argv)
     built = {str(ROOT / part.NOTEBOOK) for part in builders()}
     for text in pairs.texts():
@@ -193,7 +199,7 @@ def main(argv=None) -> int:
             advice = "" if state == "up to date" else " (run `make notebooks`)"
             print(f"{pairs.relative(text)}: {state}{advice}")
         else:
-            print(pairs.write(text, force=args.force), flush=True)
+            print(pairs.write(text, args.force, args.from_text), flush=True)
     return 1 if stale else 0
 
 

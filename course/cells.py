@@ -37,6 +37,7 @@ from nbformat.notebooknode import NotebookNode
 
 __all__ = [
     "CHECK_OUTPUT",
+    "GRADING_NOTE",
     "HIDDEN_TESTS_AT_GRADING",
     "IGNORE_OUTPUT",
     "NBGRADER_SCHEMA_VERSION",
@@ -53,6 +54,13 @@ __all__ = [
 CHECK_OUTPUT = "nbval-check-output"  # nbval --nbval-lax compares this cell's output
 IGNORE_OUTPUT = "nbval-ignore-output"  # timings, memory addresses: never compared
 NBGRADER_SCHEMA_VERSION = 3  # the cell metadata schema of nbgrader 0.9
+# Every part says how it is graded, in these words (a part may add a sentence of its own); the
+# build checks each part holds them (course/pairs.py), so they are changed here and in the parts.
+GRADING_NOTE = (
+    "*How this notebook is graded.* Write your code where it says `YOUR CODE HERE` (and delete "
+    "the `raise NotImplementedError()`). The cell after each answer tests it; when your "
+    "notebook is graded, more tests (hidden here) run in those cells."
+)
 # Printed at the end of each part's last test cell: passing the visible tests is not a grade.
 HIDDEN_TESTS_AT_GRADING = (
     "These visible tests passed. They are not your grade: when your notebook is graded, "

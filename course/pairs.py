@@ -35,8 +35,9 @@ markdown cell with ``grade`` and ``solution`` a written answer).
 
 What the build checks (``check``), naming the text file to fix: nbgrader's own metadata
 validation; that a heading's stated points ("### Exercise 1 (2 points): ...") are those of its
-graded cells (``course.points.check_points``); that the last test cell says hidden tests run at
-grading; and, by running it, that every reference solution passes its own tests. The text and
+graded cells (``course.points.check_points``); that it says how it is graded in the words of
+``course.cells.GRADING_NOTE``, written once there; that the last test cell says hidden tests
+run at grading; and, by running it, that every reference solution passes its own tests. The text and
 the .ipynb must agree: when they do not, the build takes the one saved last (jupytext's own
 rule, as JupyterLab does) and the tests fail until it has run. The .ipynb records a hash of the
 code it was run from (``course.outputs_of``), so stored outputs older than the code are noticed.
@@ -59,7 +60,7 @@ except ImportError as error:  # a .venv made before jupytext joined the course e
 from jupytext.combine import combine_inputs_with_outputs
 from jupytext.paired_paths import paired_paths
 
-from .cells import CHECK_OUTPUT, close_visible_tests_suffix
+from .cells import CHECK_OUTPUT, GRADING_NOTE, close_visible_tests_suffix
 from .points import check_points
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -172,24 +173,28 @@ def status(text: Path) -> str:
     return "up to date"
 
 
-def read(text: Path) -> tuple[nbformat.NotebookNode, Path]:
+def read(text: Path, from_text: bool = False) -> tuple[nbformat.NotebookNode, Path]:
     """The notebook of a pair, and the file its cells were taken from: the text, unless the
-    .ipynb was saved after it (jupytext's rule); outputs always come from the .ipynb."""
+    .ipynb was saved after it (jupytext's rule) and ``from_text`` is false (after a git merge,
+    when the text was merged and the .ipynb taken from one side); outputs always come from
+    the .ipynb."""
     notebook = notebook_of(text)
-    from_text = jupytext.read(text, fmt=TEXT_FORMAT)
+    text_nb = jupytext.read(text, fmt=TEXT_FORMAT)
     if not notebook.exists():
-        pair_metadata(from_text, kind(text))
-        return from_text, text
+        pair_metadata(text_nb, kind(text))
+        return text_nb, text
     stored = nbformat.read(notebook, as_version=4)
-    if agree(stored, text) or notebook.stat().st_mtime > text.stat().st_mtime:
+    newer = notebook.stat().st_mtime > text.stat().st_mtime
+    if agree(stored, text) or (newer and not from_text):
         return stored, notebook
-    return combine_inputs_with_outputs(from_text, stored, fmt=TEXT_FORMAT), text
+    return combine_inputs_with_outputs(text_nb, stored, fmt=TEXT_FORMAT), text
 
 
 def check(nb: nbformat.NotebookNode, where: str, lecture: bool) -> None:
     """Refuse (ValueError naming ``where``) a notebook whose metadata nbgrader would refuse,
-    whose headings state other points than their cells carry, or whose last test cell does not
-    say that hidden tests run at grading."""
+    whose headings state other points than their cells carry, that does not say how it is
+    graded (``GRADING_NOTE``), or whose last test cell does not say that hidden tests run at
+    grading."""
     from nbgrader.nbgraderformat import MetadataValidator, ValidationError
 
     graded = [c for c in nb.cells if "nbgrader" in c.metadata]
@@ -202,6 +207,12 @@ def check(nb: nbformat.NotebookNode, where: str, lecture: bool) -> None:
     except ValidationError as error:
         raise ValueError(f"{where}: nbgrader refuses its metadata: {error}") from None
     check_points(nb.cells, where)
+    prose = " ".join(" ".join(c.source.split()) for c in nb.cells if c.cell_type == "markdown")
+    if " ".join(GRADING_NOTE.split()) not in prose:
+        raise ValueError(
+            f"{where}: say how the notebook is graded in the words of course.cells.GRADING_NOTE "
+            "(a sentence of its own may follow)"
+        )
     tests = [c for c in graded if c.cell_type == "code" and c.metadata.nbgrader.get("grade")]
     if tests and not tests[-1].source.endswith(close_visible_tests_suffix()):
         grade_id = tests[-1].metadata.nbgrader["grade_id"]
@@ -211,8 +222,9 @@ def check(nb: nbformat.NotebookNode, where: str, lecture: bool) -> None:
         )
 
 
-def write(text: Path, force: bool = False) -> str:
-    """Sync, check, run and write one pair; returns what happened."""
+def write(text: Path, force: bool = False, from_text: bool = False) -> str:
+    """Sync, check, run and write one pair; returns what happened. ``from_text``: the cells
+    come from the text even if the .ipynb was saved later (see ``read``)."""
     from nbclient.exceptions import CellExecutionError
 
     from .build import execute
@@ -220,7 +232,7 @@ def write(text: Path, force: bool = False) -> str:
     state = status(text)
     if state == "up to date" and not force:
         return f"{relative(text)}: up to date"
-    nb, taken = read(text)
+    nb, taken = read(text, from_text)
     lecture = is_lecture(text)
     where = relative(text)
     try:

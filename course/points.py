@@ -67,7 +67,8 @@ def fill_points(cells, where: str = "the notebook") -> None:
 def check_points(cells, where: str = "the notebook") -> None:
     """Refuse (ValueError naming ``where`` and the heading) a heading that states other points
     than the graded cells from it to the next heading that states points, a heading with no
-    graded cell after it, a cell stating two, or a ``{points}`` left unfilled."""
+    graded cell after it, a graded cell before any such heading, a cell stating two, or a
+    ``{points}`` left unfilled."""
     sections = []  # [heading line, stated, counted]
     for cell in cells:
         if cell.cell_type == "markdown" and not cell.metadata.get("nbgrader", {}).get("grade"):
@@ -82,6 +83,9 @@ def check_points(cells, where: str = "the notebook") -> None:
                 continue
         if sections:
             sections[-1][2] += _points(cell)
+        elif _points(cell):
+            grade_id = cell.metadata["nbgrader"]["grade_id"]
+            raise ValueError(f"{where}: {grade_id} comes before any heading that states points")
     for line, stated, counted in sections:
         if stated != counted:
             raise ValueError(

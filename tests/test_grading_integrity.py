@@ -293,6 +293,97 @@ def test_feedback_says_why_a_cell_scored_zero_and_hides_the_rest():
             assert evalue in text  # these messages name no test
 
 
+# -- point 3: hooks into the kernel's running of cells cannot change a test's outcome -----------
+HOOKS = {
+    # a pre_run_cell callback, registered in an answer cell, patches numpy again after restore
+    "t_pre_run_cell": "import numpy as np\n"
+    "def _patch(*args):\n    np.allclose = lambda *a, **k: True\n"
+    "get_ipython().events.register('pre_run_cell', _patch)\n",
+    # registered while the test runs (by the student's function): a post_run_cell callback
+    # that says the cell raised nothing and clears its outputs, with the traceback silenced
+    "t_post_run_cell": "def answer():\n    ip = get_ipython()\n"
+    "    ip.showtraceback = ip._showtraceback = lambda *a, **k: None\n"
+    "    def flip(result):\n        result.error_in_exec = None\n"
+    "        __import__('IPython.display').display.clear_output()\n"
+    "    ip.events.register('post_run_cell', flip)\n    return 1\n",
+    "t_input_transformer": "get_ipython().input_transformers_post.append(\n"
+    "    lambda lines: [line.replace('assert ', 'assert True or ') for line in lines])\n",
+    "t_ast_transformer": "import ast\nclass NoAssert(ast.NodeTransformer):\n"
+    "    def visit_Assert(self, node):\n        return ast.Pass()\n"
+    "get_ipython().ast_transformers.append(NoAssert())\n",
+    "t_custom_exc": "get_ipython().set_custom_exc((AssertionError,), lambda *a, **k: None)\n",
+}
+FAILING_TEST = "import numpy as np\nassert np.allclose(answer(), 2), 'wrong'"
+
+
+def hooked_notebook():
+    """For each hook: an answer cell that installs it, then a test cell that must fail."""
+    notebook = v4.new_notebook()
+    notebook.metadata.kernelspec = {"name": "python3", "display_name": "Python 3",
+                                    "language": "python"}  # fmt: skip
+    notebook.cells.append(v4.new_code_cell("import matplotlib.pyplot as plt\nplt.plot([1, 2])"))
+    for grade_id, hook in HOOKS.items():
+        notebook.cells.append(v4.new_code_cell("def answer():\n    return 1\n" + hook))
+        notebook.cells.append(cells.tests(FAILING_TEST, grade_id, points=1))
+    notebook.cells.append(cells.tests("assert 1 + 1 == 2", "t_honest", points=1))
+    notebook.cells.append(v4.new_code_cell("plt.plot([2, 1])"))  # figures are still shown
+    return notebook
+
+
+@pytest.mark.parametrize("guarded", [True, False], ids=["guarded", "nbgrader's Execute"])
+def test_hooks_into_the_running_of_cells_cannot_change_a_tests_outcome(tmp_path, guarded):
+    """Graded by the course's Execute, every hooked test scores 0 and the honest one 1; the
+    same notebook run by nbgrader's own Execute (in the same sandbox) scores every hook 1:
+    the assertions can fail."""
+    from nbgrader.preprocessors import Execute
+
+    from course.autograde import GuardedExecute
+    from course.sandbox import SandboxedExecute
+
+    executor = GuardedExecute(timeout=60) if guarded else SandboxedExecute(timeout=60)
+    assert isinstance(executor, Execute)
+    notebook, _ = executor.preprocess(hooked_notebook(), {"metadata": {"path": str(tmp_path)}})
+    got = {c.metadata["nbgrader"]["grade_id"]: determine_grade(c)[0]
+           for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade")}  # fmt: skip
+    assert got["t_honest"] == 1, got
+    hooked = {grade_id: got[grade_id] for grade_id in HOOKS}
+    assert hooked == dict.fromkeys(HOOKS, 0 if guarded else 1), hooked
+    if guarded:  # matplotlib's own hook was left in place (unguarded, flip clears the figure)
+        figures = [o for o in notebook.cells[-1].outputs if "image/png" in o.get("data", {})]
+        assert figures, notebook.cells[-1].outputs
+
+
+# -- point 4 for nbgrader's Validate: a warning is a note there too ---------------------------
+def test_validate_passes_a_test_cell_that_warns(tmp_path):
+    """``nbgrader validate`` (the Validate button runs the same Validator, with the same
+    configuration) on a notebook whose test cell passes but writes a RuntimeWarning and a line
+    to stderr: with the course's nbgrader_config.py it passes, and the warning is shown as a
+    note; without it (run outside the course), nbgrader reports the cell as failing."""
+    notebook = v4.new_notebook(cells=[
+        cells.solution("def answer():\n    ### BEGIN SOLUTION\n    return 1\n"
+                       "    ### END SOLUTION", "answer"),
+        cells.tests("import sys, warnings\n"
+                    "warnings.warn('invalid value encountered in subtract', RuntimeWarning)\n"
+                    "print('a line to stderr', file=sys.stderr)\nassert answer() == 1",
+                    "test_answer", points=1),
+        cells.tests("assert answer() == 2, 'wrong'", "test_wrong", points=1),
+    ])  # fmt: skip
+    notebook.metadata.kernelspec = {"name": "python3", "display_name": "Python 3",
+                                    "language": "python"}  # fmt: skip
+    path = tmp_path / "warns.ipynb"
+    nbformat.write(notebook, path)
+    course = run(ROOT, "nbgrader", "validate", str(path), timeout=300)
+    assert "VALIDATION FAILED ON 1 CELL(S)" in course.stdout, course.log
+    assert "assert answer() == 2" in course.stdout and "a line to stderr" not in course.stdout
+    without = run(tmp_path, "nbgrader", "validate", str(path), timeout=300)
+    assert "VALIDATION FAILED ON 2 CELL(S)" in without.stdout, without.log
+    assert "a line to stderr" in without.stdout  # nbgrader's reason for failing the first cell
+
+    nbformat.write(v4.new_notebook(cells=notebook.cells[:2], metadata=notebook.metadata), path)
+    passing = run(ROOT, "nbgrader", "validate", str(path), timeout=300)
+    assert "Success! Your notebook passes all the tests." in passing.stdout, passing.log
+
+
 # -- point 7: each part says that hidden tests run at grading ----------------------------------
 @pytest.mark.parametrize("assignment", assignments())
 def test_the_last_test_cell_says_hidden_tests_run_at_grading(assignment):

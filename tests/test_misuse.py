@@ -339,6 +339,27 @@ def test_tanh_derivatives_far_from_zero(u):
     np.testing.assert_allclose(np.diag(H), [tanh_second(u), tanh_second(1.0)], rtol=1e-12)
 
 
+@pytest.mark.parametrize(
+    "shape, beyond",
+    [((), 1), ((7,), 2), ((4, 5), 3), ((40, 50), 1), ((40, 50), 60), ((40, 50), 900),
+     ((50, 40), 5), ((50, 40), 60)],
+    ids=["0-d", "short", "short 2-d", "long, one beyond", "long, some beyond",
+         "long, many beyond", "transposed, one", "transposed, some"],
+)  # fmt: skip
+def test_tanh_rule_is_exact_on_every_path(shape, beyond):
+    """Point 7: tanh's rule checks for |x| > 5 (a short list or a reduction) and computes those
+    entries from x (one by one, some, or all): sech² to 1e-12 relative on every path."""
+    rng = np.random.default_rng(7)
+    x = rng.uniform(-4.0, 4.0, size=shape)
+    far = rng.choice(x.size, size=beyond, replace=False)
+    x.flat[far] = rng.uniform(5.0, 40.0, size=beyond) * rng.choice([-1.0, 1.0], size=beyond)
+    if shape == (50, 40):
+        x = x.T  # not C-contiguous: flat positions in x and in its sech² must still agree
+    g = ad.grad(lambda x: ad.sum(ad.tanh(x)))(x)
+    expected = np.vectorize(sech2)(x)
+    np.testing.assert_allclose(g, expected, rtol=1e-12, atol=0)
+
+
 def test_tanh_rule_far_out_neither_overflows_nor_warns():
     with warnings.catch_warnings():
         warnings.simplefilter("error")

@@ -57,7 +57,8 @@ def small_pair(root):
     """A two-exercise assignment made with the cell constructors, paired under ``root``."""
     nb = nbformat.v4.new_notebook(
         cells=[
-            cells.markdown("# A part\n\n### Exercise 1 (2 points): double"),
+            cells.markdown(f"# A part\n\n{cells.GRADING_NOTE}"),
+            cells.markdown("### Exercise 1 (2 points): double"),
             cells.solution("def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n"
                            "    ### END SOLUTION", "double"),
             cells.tests("assert double(2) == 4", "test_double", points=2),
@@ -120,6 +121,26 @@ def test_the_build_names_the_text_that_disagrees_or_fails(tmp_path, monkeypatch)
     with pytest.raises(SystemExit, match=r"states 3 points, but its graded cells are worth 2"):
         pairs.write(text)
 
+    text.write_text(text.read_text().replace("(3 points)", "(2 points)")
+                    .replace("more tests (hidden here)", "more tests"))  # fmt: skip
+    with pytest.raises(SystemExit, match=r"x\.py: say how the notebook is graded"):
+        pairs.write(text)
+
+
+def test_after_a_merge_the_text_can_be_taken_over_a_newer_notebook(tmp_path):
+    """A git merge that merged the text and took one side's .ipynb leaves the .ipynb newer:
+    the build would take it (jupytext's rule); --from-text takes the merged text."""
+    import os
+
+    notebook, text = small_pair(tmp_path)
+    text.write_text(text.read_text().replace("return 2 * x", "return x + x"))
+    os.utime(notebook, (text.stat().st_mtime + 10,) * 2)
+    nb, taken = pairs.read(text)
+    assert taken == notebook and "return 2 * x" in nb.cells[2].source
+    nb, taken = pairs.read(text, from_text=True)
+    assert taken == text and "return x + x" in nb.cells[2].source
+    assert nb.metadata.kernelspec and nb.cells[3].metadata.nbgrader["points"] == 2
+
 
 def test_a_run_in_jupyterlab_is_noticed():
     text = next(t for t in TEXTS)
@@ -136,6 +157,8 @@ def test_stated_points_must_be_those_of_the_cells():
         check_points([cells.markdown("### Exercise (1 point): x"), graded], "p.py")
     with pytest.raises(ValueError, match="write the points"):
         check_points([cells.markdown("### Exercise ({points}): x"), graded])
+    with pytest.raises(ValueError, match="t comes before any heading that states points"):
+        check_points([graded, cells.markdown("### Exercise (2 points): x"), graded])
 
 
 def test_make_check_notebooks_passes():

@@ -26,8 +26,6 @@
 # submit.
 
 # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
-import time
-
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -35,6 +33,7 @@ import autodiff_lib as ad
 from autodiff_lib import OptimizationResult
 from autodiff_lib.landscapes import quadratic
 from autodiff_lib.plotting import plot_losses, plot_trajectories
+from autodiff_lib.timing import best_time  # the fastest of a few runs
 
 np.set_printoptions(precision=4, suppress=True)
 
@@ -432,22 +431,12 @@ for name, run in methods.items():
     results[name] = result = run()
     print(f"{name:<17} steps: {result.steps:4d}  converged: {result.converged}")
 
-
 # %% [markdown]
 # The timings in the next cell depend on the machine: your numbers will differ, their
 # ratios less so. The rule counts depend on the version of the library, and count
 # operations, not their size: the Hessian's rules work on arrays $n$ times larger.
 
 # %% tags=["nbval-ignore-output"]
-def best_time(run, repeats=5):
-    """The fastest of a few runs, in seconds (the least disturbed by others)."""
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
 print(f"{'':<17} {'steps':>6} {'rules/step':>11} {'time/step':>11} {'total time':>11}")
 for name, run in methods.items():
     with ad.count_operations() as ops:

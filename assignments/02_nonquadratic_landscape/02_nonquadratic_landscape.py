@@ -25,8 +25,6 @@
 # submit.
 
 # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
-import time
-
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -38,6 +36,7 @@ from autodiff_lib.plotting import (
     plot_quadratic_model,
     plot_trajectories,
 )
+from autodiff_lib.timing import best_time  # the fastest of a few runs
 
 np.set_printoptions(precision=4, suppress=True)
 
@@ -604,7 +603,6 @@ for name, ax in zip(landscapes, (left, right)):
     ax.set_title(f"{name}, start 0: loss per step")
 plt.show()
 
-
 # %% [markdown]
 # Steps are not the whole cost: a Newton step needs a Hessian and a linear solve, and
 # here also the trial points of the line search. `ad.count_operations()` counts the
@@ -613,15 +611,6 @@ plt.show()
 # so).
 
 # %% tags=["nbval-ignore-output"]
-def best_time(run, repeats=3):
-    """The fastest of a few runs, in seconds (the least disturbed by others)."""
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
 columns = f"{'Newton':>9}{'descent':>9}{'ratio':>8}"
 print(f"{'':<22}{'rule evaluations':>26}   {'time (ms)':>26}")
 print(f"{'':<22}{columns}   {columns}")

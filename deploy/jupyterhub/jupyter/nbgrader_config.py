@@ -19,3 +19,10 @@ c.Exchange.root = os.environ.get("AUTODIFF_EXCHANGE", "/srv/nbgrader/exchange")
 # A student sees, fetches and submits only the courses of their JupyterHub groups
 # (nbgrader-<course>); the plugin asks the hub with the server's token.
 c.Authenticator.plugin_class = "nbgrader.auth.JupyterHubAuthPlugin"
+
+# nbgrader's Validate button fails a test cell that writes anything to stderr (a numpy warning),
+# even when its assertions pass: in the kernels it starts, stderr is shown on stdout as notes
+# (autodiff_lib.testing.stderr_as_notes), as in the course's own nbgrader_config.py.
+c.Validator.Execute.extra_arguments = [
+    "--IPKernelApp.exec_lines=__import__('autodiff_lib.testing').testing.stderr_as_notes()"
+]
