@@ -63,7 +63,7 @@ JVPS = {
     ops.log1p.primitive: (lambda t, ans, x: t / (1 + x),),
     ops.sqrt.primitive: (lambda t, ans, x: t * 0.5 / ans,),
     ops.square.primitive: (lambda t, ans, x: 2 * x * t,),
-    ops.tanh.primitive: (lambda t, ans, x: t * (1 - ans * ans),),
+    ops.tanh.primitive: (lambda t, ans, x: t * ops._sech_squared(x, ans),),  # no cancellation
     ops.sin.primitive: (lambda t, ans, x: t * ops.cos(x),),
     ops.cos.primitive: (lambda t, ans, x: -t * ops.sin(x),),
     ops.sinh.primitive: (lambda t, ans, x: t * ops.cosh(x),),

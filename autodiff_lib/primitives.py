@@ -125,32 +125,27 @@ _SATURATED = 1.0 / (np.cosh(5.0) * np.cosh(5.0))
 
 def _sech_squared_forward(x, t):
     """sech²(x) = 1 − t², given t = tanh(x): from t up to |x| = 5, from x beyond."""
-    # This runs at every tanh of a backward sweep, so the check for an |x| beyond 5 is cheap:
-    # over a short vector Python's min (through a memoryview: no numpy scalars) starts faster
-    # than numpy's; a long array is computed in place (less memory traffic) and reduced.
-    if t.size > 32:
+    # This runs at every tanh of a backward sweep, so the common case (no |x| beyond 5) is made
+    # cheap: over a short vector, Python's min (through a memoryview: no numpy scalars) starts
+    # faster than numpy; a long array is computed in place (less memory traffic).
+    if t.size <= 32:
+        s = 1.0 - t * t
+        if s.ndim == 1 and s.size and builtins.min(memoryview(s)) >= _SATURATED:
+            return s
+    else:
         s = t * t
         np.subtract(1.0, s, s)
-        smallest = s.min()
-    else:
-        s = 1.0 - t * t
-        if s.ndim == 1 and s.size:
-            smallest = builtins.min(memoryview(s))
-        else:  # a numpy scalar, a short matrix, or nothing
-            smallest = s.min() if s.size else _SATURATED
-    if smallest >= _SATURATED:  # not "<": a nan must not hide entries beyond
+    beyond = s < _SATURATED  # (a nan is not beyond, and stays nan)
+    count = np.count_nonzero(beyond)
+    if not count:
         return s
-    if not s.ndim:
+    if 8 * count >= s.size:  # many (or a scalar): all from x
         return _sech_squared_from_x(x)
     flat = s.ravel()  # a view of s (or a copy, put back in shape below)
-    beyond = flat < _SATURATED
-    count = np.count_nonzero(beyond)
-    if 8 * count >= s.size:  # many: all from x
-        return _sech_squared_from_x(x)
-    far = np.where(beyond)[0]
+    far = np.where(beyond.ravel())[0]
     if count <= 8:  # a saturated unit or two: in Python, cheaper than numpy calls
         for i, xi in zip(far, x.ravel()[far]):
-            e = math.exp(-2.0 * builtins.abs(xi))
+            e = math.exp(-2.0 * builtins.abs(float(xi)))
             flat[i] = 4.0 * e / ((1.0 + e) * (1.0 + e))
     else:  # a few: those alone
         flat[far] = _sech_squared_from_x(x.ravel()[far])
@@ -319,7 +314,8 @@ def _sum_forward(x, axis=None, keepdims=False):
 def _spread(g, ans, x, axis):
     """The differential of a reduction's output, copied back over the axes it reduced."""
     n = _batch_ndim(g, ans)
-    kept = reshape(g, g.shape[:n] + _kept_shape(x.shape, axis))
+    kept_shape = g.shape[:n] + _kept_shape(x.shape, axis)
+    kept = g.reshape(kept_shape) if type(g) is np.ndarray else reshape(g, kept_shape)
     return broadcast_to(kept, g.shape[:n] + x.shape)
 
 
@@ -533,11 +529,12 @@ def unbroadcast(g, shape, batch_ndim=0):
     summed = list(range(batch_ndim, batch_ndim + extra))
     start = batch_ndim + extra
     summed += [start + i for i, n in enumerate(shape) if n == 1 and g_shape[start + i] != 1]
+    plain = type(g) is np.ndarray  # a sweep nobody differentiates: numpy itself, no wrapper
     if summed:
-        g = sum(g, axis=tuple(summed))
+        g = np.add.reduce(g, axis=tuple(summed)) if plain else sum(g, axis=tuple(summed))
     target = g_shape[:batch_ndim] + tuple(shape)
     if g.shape != target:
-        g = reshape(g, target)
+        g = g.reshape(target) if plain else reshape(g, target)
     return g
 
 
@@ -670,7 +667,7 @@ def concatenate(tensors, axis=0):
 def _swap_last(x):
     """``x`` with its last two axes swapped (the matrix transpose of a stack of matrices)."""
     if x.ndim == 2:
-        return transpose(x)
+        return x.T if type(x) is np.ndarray else transpose(x)  # a constant: no node to record
     axes = list(range(x.ndim))
     axes[-2], axes[-1] = axes[-1], axes[-2]
     return transpose(x, tuple(axes))

@@ -4,8 +4,11 @@ A primitive is a numpy computation wrapped so that, given a Tensor, it records a
 Its derivative rules are vector-Jacobian products, one per differentiable argument, declared
 with ``defvjp`` right after the primitive, in the style of HIPS autograd::
 
-    tanh = primitive(np.tanh)
-    defvjp(tanh, lambda g, ans, x: g * (1 - ans * ans))
+    exp = primitive(np.exp)
+    defvjp(exp, lambda g, ans, x: g * ans)
+
+(tanh's rule is ``g * sech²x``; it is not written ``g * (1 - ans * ans)``, which cancels to 0
+where tanh x rounds to ±1: see ``primitives._sech_squared_forward``.)
 
 A rule receives the incoming differential ``g`` (shape ``batch + ans.shape``, where the batch
 axes carry several differentials at once, see ``differentiation``), the output ``ans`` and the

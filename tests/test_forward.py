@@ -101,6 +101,15 @@ def test_jvp_agrees_with_hips_autograd_make_jvp():
     np.testing.assert_allclose(ours[1], theirs[1], rtol=1e-12)
 
 
+@pytest.mark.parametrize("x", [0.3, -4.9, 5.5, 20.0, -35.0, 300.0, 800.0])
+def test_jvp_of_tanh_is_exact_far_from_zero(x):
+    """Issue 14, point 7, in forward mode: tanh's tangent rule is sech²x, not 1 − tanh²x
+    (exactly 0 for |x| ≳ 19); sech²x to 1e-12 relative, from 4e/(1 + e)², e = exp(−2|x|)."""
+    e = np.exp(-2.0 * abs(x))
+    _, tangent = ad.jvp(ad.tanh, x, 1.0)
+    np.testing.assert_allclose(tangent, 4.0 * e / (1.0 + e) ** 2, rtol=1e-12, atol=0)
+
+
 def test_one_forward_sweep_gives_a_whole_column():
     """One input, many outputs: forward mode's case (lecture 00, section 4)."""
     a = np.linspace(-1.0, 1.0, 50)

@@ -66,6 +66,12 @@ TEST_CASE("tanh far from 0: sech² without cancellation, its derivative too") {
     CHECK(first(2) == 0.0);
     const Array second = hessian([](const Tensor& x) { return sum(tanh(x)); })(Array{20.0});
     CHECK(second(0, 0) == doctest::Approx(-3.398683404233271e-17).epsilon(1e-13));
+    // near 0 and far from it in one array: each entry from its own formula, the near ones as
+    // 1 − tanh², the far one from x
+    const Array mixed = grad([](const Tensor& x) { return sum(tanh(x)); })(Array{0.5, 20.0, -1.0});
+    CHECK(mixed(0) == doctest::Approx(1.0 - std::tanh(0.5) * std::tanh(0.5)).epsilon(1e-15));
+    CHECK(mixed(1) == doctest::Approx(1.6993417021166355e-17).epsilon(1e-13));
+    CHECK(mixed(2) == doctest::Approx(1.0 - std::tanh(-1.0) * std::tanh(-1.0)).epsilon(1e-15));
 }
 
 TEST_CASE("elementwise functions to second order") {
