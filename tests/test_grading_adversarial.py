@@ -11,7 +11,10 @@ The last five never define ``gradient_descent``: they earn every point but its t
 
 Each assertion is shown to be able to fail: the reader handed in again and graded with
 ``--no-sandbox`` reads the hidden tests, writes the course root and the gradebook, and reaches
-the listener.
+the listener; beside it, ``unconfined`` (a hog, a bomb and a filler, each about 1.5 times the
+sandbox's limit: 3 GiB of address space against 2, 100 processes against 64, 1.5 GiB against
+1 GiB written in all and 512 MiB per file; smaller than the sandboxed ones, so that the proof
+costs seconds and fits a CI runner's memory) gets all it asked for, and no limit is reported.
 """
 
 from __future__ import annotations
@@ -82,6 +85,32 @@ FILLER = """with open('fill.bin', 'wb') as f:
 SLEEPER = "import time\ntime.sleep(600)\n"
 KILLER = "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)  # the grader, if it can\n"
 CUT = ("hog", "bomb", "filler", "sleeper", "killer")  # no gradient_descent: its tests score 0
+# Without the sandbox: past each limit, each in a cell of its own, cleaning up after itself.
+UNCONFINED = [
+    # 3 GiB of address space (what the sandbox limits: its hog fails at the allocation), a
+    # page in every 64 MiB written: writing all of it takes 10 s on a 2-core CI machine
+    "import numpy as _np\n_hog = _np.empty(3 * 2**30 // 8)\n_hog[:: 2**23] = 1.0\n"
+    "print('ALLOCATED', _hog.nbytes >> 30, 'GiB')\ndel _hog\n",
+    """import os, time
+children = []
+for _ in range(100):
+    pid = os.fork()
+    if pid == 0:
+        time.sleep(1)
+        os._exit(0)
+    children.append(pid)
+print('FORKED', len(children))
+for pid in children:
+    os.waitpid(pid, 0)
+""",
+    """import os
+with open('fill.bin', 'wb') as f:
+    for _ in range(1536):  # 1.5 GiB, a MiB at a time
+        f.write(bytes(2**20))
+print('WROTE', os.path.getsize('fill.bin') >> 20, 'MiB')
+os.remove('fill.bin')
+""",
+]
 
 
 def read_all(folder):
@@ -96,6 +125,17 @@ def with_code(root, code, keep_answer=True):
         for cell in nb.cells:
             if cell.metadata.get("nbgrader", {}).get("grade_id") == "gradient_descent":
                 cell.source = code + ("\n" + cell.source if keep_answer else "")
+    return notebooks
+
+
+def with_cells(root, codes):
+    """Part 01's reference solution with a code cell of its own for each of ``codes``, before
+    the gradient-descent cell (each cell gets its own time limit)."""
+    notebooks = read_all(root / "source" / PART01)
+    for nb in notebooks.values():
+        at = next(i for i, cell in enumerate(nb.cells)
+                  if cell.metadata.get("nbgrader", {}).get("grade_id") == "gradient_descent")
+        nb.cells[at:at] = [nbformat.v4.new_code_cell(code) for code in codes]
     return notebooks
 
 
@@ -197,10 +237,12 @@ def graded(tmp_path_factory):
         }
         feedback = run(root, "nbgrader", "generate_feedback", PART01, "--student=reader")
         assert feedback.returncode == 0, feedback.log
-        # the same reader, without the sandbox: every check above must see it
+        # the same reader, without the sandbox: every check above must see it; beside it (only
+        # the new hand-ins are graded), one past each limit, which nothing stops
         hand_in(root, "unsandboxed", with_code(root, reader))
-        unsandboxed = run(root, "python", "-m", "course.grades", "--no-sandbox",
-                          "--student=unsandboxed", f"--Execute.timeout={CELL_TIMEOUT}")  # fmt: skip
+        hand_in(root, "unconfined", with_cells(root, UNCONFINED))
+        unsandboxed = run(root, "python", "-m", "course.grades", "--no-sandbox", "--jobs=2",
+                          f"--Execute.timeout={CELL_TIMEOUT}")  # fmt: skip
         exposed = {
             "received": listener.received[len(sandboxed["received"]) :],
             "root_files": sorted(p.name for p in root.iterdir()),
@@ -281,6 +323,25 @@ def test_without_the_sandbox_the_same_reader_gets_everything(graded):
     assert PWNED.encode() in exposed["received"], exposed["received"]
     text = printed(root, "unsandboxed")
     assert MARKER in text and leaks(text, secret_texts(root) - {MARKER})
+
+
+def test_without_the_sandbox_nothing_stops_the_hog_the_bomb_or_the_filler(graded):
+    """The limits below can fail to hold: graded with ``--no-sandbox``, a hand-in gets 3 GiB of
+    address space, 100 processes and a file of 1.5 GiB, and no limit is reported."""
+    root, result = graded["root"], graded["unsandboxed"]
+    assert result.returncode == 0, result.log
+    assert "Grading 2 submission(s)" in result.stdout, result.stdout  # no other regraded
+    printed = []
+    for nb in read_all(root / "autograded" / "unconfined" / PART01).values():
+        for cell in nb.cells:
+            printed += [o.get("text", "") for o in cell.get("outputs", [])]
+            printed += [o.get("ename", "") for o in cell.get("outputs", [])]
+    text = " ".join(printed)
+    assert "ALLOCATED 3 GiB" in text and "FORKED 100" in text and "WROTE 1536 MiB" in text, text
+    assert "MemoryError" not in text and "BlockingIOError" not in text, text
+    notes = result.stdout.split("Notes:", 1)[-1]
+    assert f"unconfined / {PART01}: ran into" not in notes, notes  # no limit reported
+    assert not list((root / "autograded" / "unconfined").rglob("fill.bin"))  # cleaned up
 
 
 def test_the_limits_are_reported(graded):
