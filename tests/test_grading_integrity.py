@@ -397,10 +397,11 @@ def test_the_last_test_cell_says_hidden_tests_run_at_grading(assignment):
 
 
 # -- points 3, 4 and 6 end to end: make grade in a fresh copy, no gradebook, no release run ------
-def honest_part01(root):
-    """The student version of part 01 with the reference answers written in."""
-    release = nbformat.read(root / "release" / PART01 / f"{PART01}.ipynb", as_version=4)
-    answers = grade_ids(source_notebook(PART01))
+def honest_part01(root, assignment=PART01):
+    """The student version of part 01 (or ``assignment``) with the reference answers written
+    in."""
+    release = nbformat.read(root / "release" / assignment / f"{assignment}.ipynb", as_version=4)
+    answers = grade_ids(source_notebook(assignment))
     for cell in release.cells:
         meta = cell.metadata.get("nbgrader", {})
         if meta.get("solution") and cell.cell_type == "code":
@@ -445,17 +446,22 @@ def next_step_size(step_size, improved, grow=1.2, shrink=0.5):
 @pytest.fixture(scope="module")
 def fresh_course(tmp_path_factory):
     """A copy of the course as a fresh clone has it (release/ committed, no gradebook), with
-    only part 01, and four hand-ins collected into submitted/; then ``make grade``."""
+    only parts 01 and 04, four hand-ins of part 01 and one of part 04 (its fused operator from
+    the library) collected into submitted/; then ``make grade``."""
     root = copy_course(tmp_path_factory.mktemp("fresh"))
-    for folder in (root / "source").iterdir():  # part 01 only, to keep this test short
-        if folder.name != PART01:
+    kept = (PART01, PART04)
+    for folder in (root / "source").iterdir():  # parts 01 and 04 only, to keep this test short
+        if folder.name not in kept:
             subprocess.run(["rm", "-rf", str(folder)], check=True)
     due_dates = root / "course" / "due_dates.csv"
     lines = due_dates.read_text().splitlines(keepends=True)
-    due_dates.write_text("".join(line for line in lines if "," not in line or PART01 in line
+    due_dates.write_text("".join(line for line in lines if "," not in line
+                                 or line.startswith(kept)
                                  or line.lower().startswith("assignment")))  # fmt: skip
     (root / "release").mkdir()
-    subprocess.run(["cp", "-r", str(ROOT / "release" / PART01), str(root / "release")], check=True)
+    for assignment in kept:
+        subprocess.run(["cp", "-r", str(ROOT / "release" / assignment), str(root / "release")],
+                       check=True)  # fmt: skip
     honest = honest_part01(root)
     ids = grade_ids(honest)
     edited = nbformat.from_dict(json.loads(json.dumps(honest)))
@@ -467,11 +473,14 @@ def fresh_course(tmp_path_factory):
         "killer": answer(honest, "gradient_descent",
                          "import os\ndef gradient_descent(*args, **kwargs):\n    os._exit(0)"),
     }  # fmt: skip
-    for student, nb in hand_ins.items():
-        path = root / "inbox" / student / f"{PART01}.ipynb"
-        path.parent.mkdir(parents=True)
+    hand_ins = {(student, PART01): nb for student, nb in hand_ins.items()}
+    hand_ins["library", PART04] = answer(honest_part01(root, PART04), "my_matvec",
+                                         LIBRARY_ANSWERS["my_matvec"])  # fmt: skip
+    for (student, assignment), nb in hand_ins.items():
+        path = root / "inbox" / student / f"{assignment}.ipynb"
+        path.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, path)
-        collected = run(root, "python", "-m", "course.collect", student, PART01, str(path))
+        collected = run(root, "python", "-m", "course.collect", student, assignment, str(path))
         assert collected.returncode == 0, collected.log
     assert not (root / "gradebook.db").exists()
     grading = run(root, "python", "-m", "course.grades", "--jobs=2",
@@ -479,9 +488,9 @@ def fresh_course(tmp_path_factory):
     return {"root": root, "grading": grading, "honest": honest, "edited": edited}
 
 
-def scores(root, student):
+def scores(root, student, assignment=PART01):
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}", "autodiff") as gb:
-        submission = gb.find_submission(PART01, student)
+        submission = gb.find_submission(assignment, student)
         return {g.name: g.auto_score for g in submission.notebooks[0].grades
                 if g.name.startswith("test_")}  # fmt: skip
 
@@ -492,7 +501,8 @@ GD_TESTS = CHEATS[PART01]["gradient_descent"]
 def test_a_fresh_clone_grades_without_a_release_run(fresh_course):
     grading = fresh_course["grading"]
     assert grading.returncode == 0, grading.log
-    assert f"Gradebook: registered assignment {PART01} from source/." in grading.stdout
+    for assignment in (PART01, PART04):
+        assert f"Gradebook: registered assignment {assignment} from source/." in grading.stdout
 
 
 def test_each_hand_in_scores_what_it_earned(fresh_course):
@@ -501,6 +511,9 @@ def test_each_hand_in_scores_what_it_earned(fresh_course):
     assert set(honest.values()) == {1.0} and len(honest) == 6, honest  # warnings cost nothing
     library = scores(root, "library")
     assert library["test_next_step_size"] == 1 and all(library[t] == 0 for t in GD_TESTS)
+    library = scores(root, "library", PART04)  # ad.matvec in the operator and its rule
+    assert all(library[t] == 0 for t in CHEATS[PART04]["my_matvec"]), library
+    assert library["test_constant_data_loss"] == 2, library  # the exercise it did not cheat
     assert sum(scores(root, "cheater").values()) == 0
     killer = scores(root, "killer")
     assert killer["test_next_step_size"] == 1 and all(killer[t] == 0 for t in GD_TESTS)
