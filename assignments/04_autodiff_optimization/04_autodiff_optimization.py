@@ -38,7 +38,6 @@ import os
 for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(name, "1")
 
-import time
 from collections import Counter
 
 import matplotlib.pyplot as plt
@@ -46,6 +45,7 @@ import numpy as np
 
 import autodiff_lib as ad
 from autodiff_lib.plotting import plot_growth
+from autodiff_lib.timing import best_time  # the fastest of a few runs
 
 np.set_printoptions(precision=4, suppress=True)
 
@@ -337,22 +337,11 @@ for i, n in enumerate(sizes):
     print(f"{n:4d} {rules['generic'][i]:15d} {rules['fused'][i]:6d} "
           f"{floats['generic'][i]:16d} {floats['fused'][i]:7d}")
 
-
 # %% [markdown]
 # And in seconds: the best of a few runs of one gradient (your numbers will differ,
 # their ratios less so), plotted beside the floats.
 
 # %% tags=["nbval-ignore-output"]
-def best_time(run, repeats=5):
-    """The fastest of a few runs, in seconds (the least disturbed by others)."""
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 seconds = {name: [] for name in operators}
 for n in sizes:
     A_n, X_n = matvec_problem(n)
