@@ -158,25 +158,24 @@ def _sech_squared_from_x(x):
     return 4.0 * e / np.square(1.0 + e)
 
 
-_sech_squared = primitive(  # t only helps: no rule for it
+_sech_squared_node = primitive(  # t only helps: no rule for it
     _sech_squared_forward,
     "sech_squared",
     "sech²x = 1/cosh²x, given t = tanh x. Rule: d/dx sech²x = −2 sech²x tanh x.",
 )
-defvjp(_sech_squared, lambda g, ans, x, t: g * ans * t * -2.0)  # (sech²)' = −2 sech² tanh
+defvjp(_sech_squared_node, lambda g, ans, x, t: g * ans * t * -2.0)  # (sech²)' = −2 sech² tanh
 
 
-def _tanh_vjp(g, ans, x):
-    if type(x) is not np.ndarray:  # Tensors: the sweep is recorded (a higher derivative)
-        return g * _sech_squared(x, ans)
-    s = _sech_squared_forward(x, ans)  # plain arrays: nothing to record, and s is ours
-    if s.size > 32 and type(g) is np.ndarray and g.shape == s.shape:
-        return np.multiply(g, s, s)  # into s: a long array is not allocated again
-    return g * s
+def _sech_squared(x, t):
+    """sech²x, given t = tanh x: a node of the graph when x is a variable (a derivative that is
+    differentiated again), else computed at once (a plain sweep: no wrapper to go through)."""
+    if type(x) is np.ndarray:
+        return _sech_squared_forward(x, t)
+    return _sech_squared_node(x, t)
 
 
 tanh = primitive(np.tanh, "tanh", "tanh x, elementwise. Rule: d/dx tanh x = 1 − tanh²x = 1/cosh²x.")
-defvjp(tanh, _tanh_vjp)
+defvjp(tanh, lambda g, ans, x: g * _sech_squared(x, ans))
 
 sin = primitive(np.sin, "sin", "sin x, elementwise. Rule: d/dx sin x = cos x.")
 defvjp(sin, lambda g, ans, x: g * cos(x))

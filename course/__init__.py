@@ -3,8 +3,7 @@
 * ``course.pairs``: the notebooks kept as text (``assignments/``, ``lectures/``), each paired
   with its .ipynb by jupytext; ``python -m course.build`` (make notebooks) syncs, checks and
   runs them.
-* ``course.partNN_*``: the builders of the assignments not yet kept as text (issue 18), with
-  ``course.cells``, cell constructors that set nbgrader metadata (answer, tests, given, ...).
+* ``course.cells``: cells with nbgrader's metadata (answer, tests, given, ...), for tests.
 * ``course.nbgrader_plugins``: preprocessors that strip run metadata from the student version
   and keep hidden tests out of feedback (switched on in ``nbgrader_config.py``).
 * ``course.grades``: ``python -m course.grades``, the score table of ``make grade``.

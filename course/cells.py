@@ -1,6 +1,7 @@
-"""Cell constructors for the course's notebooks: each sets the nbgrader metadata of one role.
+"""Cells with nbgrader's metadata, as the *Create Assignment* toolbar sets it, one role each.
 
-A part's builder is a list of these calls, read top to bottom like the notebook itself:
+The notebooks are kept as text (``course.pairs``); these constructors make cells in code, for
+the tests (a small assignment, a test cell of the grading tests):
 
 =====================  =================================================================
 ``markdown(text)``     prose
@@ -16,8 +17,8 @@ A part's builder is a list of these calls, read top to bottom like the notebook 
                        argument) stays in the source, the student sees ``YOUR ANSWER HERE``
 =====================  =================================================================
 
-Points are given once, to ``tests`` and ``written_answer``: a heading writes ``{points}``
-where it states them, and the build fills them in (``course/points.py``).
+Points are given once, to ``tests`` and ``written_answer``; a heading states their sum
+(``course/points.py`` checks it).
 
 Each part's last test cell ends by saying that hidden tests run at grading
 (``HIDDEN_TESTS_AT_GRADING``, added by ``close_visible_tests`` when the notebook is built), so
@@ -25,7 +26,7 @@ that "all visible tests passed" is never read as a grade.
 
 Cells whose output nbval compares on every run carry the tag ``CHECK_OUTPUT`` (their outputs
 are stored in the source notebook); cells that print timings carry ``IGNORE_OUTPUT``.
-Text is dedented and stripped, so builders can indent it like the code around it.
+Text is dedented and stripped, so callers can indent it like the code around it.
 """
 
 from __future__ import annotations

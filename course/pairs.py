@@ -265,9 +265,9 @@ def write(text: Path, force: bool = False, from_text: bool = False) -> str:
 
 
 def convert(notebook: Path) -> Path:
-    """Pair a notebook written by a builder (the migration, done once per notebook): its
-    cells, metadata and outputs as built, the builder's fingerprint dropped, a text twin made.
-    The builder module is then deleted by hand."""
+    """Pair a notebook of source/ or notebooks/ (one made in JupyterLab, or, in the migration
+    of issue 18, one a builder wrote): its cells, metadata and outputs kept, a text twin made.
+    ``python -m course.pairs PATH.ipynb ...``."""
     folder = "lectures" if notebook.parent.name == "notebooks" else "assignments"
     nb = nbformat.read(notebook, as_version=4)
     nb.metadata.pop("course", None)

@@ -1,25 +1,22 @@
-"""The points in an assignment's headings, written once: taken from its graded cells.
+"""The points of an assignment, decided once: by its graded cells, stated by its headings.
 
-A builder writes ``### Exercise 1 ({points}): the step-size rule`` or
-``### Question ({points}, graded by hand)``; when the notebook is built, ``{points}`` becomes
-"1 point", "5 points", ...: the sum of the ``points`` of the graded cells (test cells and
-written answers) from that heading to the next heading that carries ``{points}``. A number of
-points typed into a heading by hand is refused, so a heading and its tests cannot disagree.
-
-A notebook kept as text (``course.pairs``) shows the student its headings as written, so there
-the heading states its points and ``check_points`` refuses a heading whose number is not the sum
-of its graded cells': the points are still decided once, by the cells, and checked everywhere.
+A heading states the points of the exercise it opens, ``### Exercise 1 (2 points): the step-size
+rule`` or ``### Question (2 points, graded by hand)``, since a student reads the heading. The
+graded cells (test cells and written answers) carry the points nbgrader counts. ``check_points``
+(run by ``make notebooks`` and the tests) refuses a heading whose number is not the sum of the
+points of the graded cells from it to the next heading that states points, so the two cannot
+disagree: change a cell's points (in JupyterLab's *Create Assignment* toolbar or in the text),
+and the build names the heading to change.
 """
 
 from __future__ import annotations
 
 import re
 
-__all__ = ["PLACEHOLDER", "check_points", "fill_points", "points_text"]
+__all__ = ["check_points", "points_text"]
 
-PLACEHOLDER = "{points}"
-# A heading line that states its points itself, e.g. "### Exercise 1 (2 points): ...".
-TYPED_POINTS = re.compile(r"^#+ .*\(\d+(\.\d+)? points?\b.*", re.M)
+PLACEHOLDER = "{points}"  # refused: a heading states its number
+# A heading that states its points, e.g. "### Exercise 1 (2 points): ...".
 STATED_POINTS = re.compile(r"^#+ .*?\((\d+(?:\.\d+)?) points?\b", re.M)
 
 
@@ -31,37 +28,6 @@ def points_text(points: float) -> str:
 def _points(cell) -> float:
     nbgrader = cell.metadata.get("nbgrader", {})
     return float(nbgrader["points"]) if nbgrader.get("grade") else 0.0
-
-
-def fill_points(cells, where: str = "the notebook") -> None:
-    """Replace ``{points}`` in each markdown cell of ``cells`` (in place) by the points of the
-    graded cells that follow it, up to the next cell with ``{points}``.
-
-    Raises ValueError, naming ``where`` and the heading, for a heading that types its points
-    by hand, a cell with two placeholders, or a placeholder with no graded cell after it.
-    """
-    sections = []  # [cell, points] per placeholder, in order
-    for cell in cells:
-        if cell.cell_type == "markdown" and not cell.metadata.get("nbgrader", {}).get("grade"):
-            typed = TYPED_POINTS.search(cell.source)
-            if typed:
-                raise ValueError(
-                    f"{where}: the heading {typed.group(0)!r} types its points; write "
-                    f"{PLACEHOLDER} instead and the build fills in the points of its tests"
-                )
-            count = cell.source.count(PLACEHOLDER)
-            if count > 1:
-                raise ValueError(f"{where}: one cell holds {count} {PLACEHOLDER}; one per cell")
-            if count:
-                sections.append([cell, 0.0])
-                continue
-        if sections:
-            sections[-1][1] += _points(cell)
-    for cell, points in sections:
-        if points == 0:
-            heading = next(line for line in cell.source.split("\n") if PLACEHOLDER in line)
-            raise ValueError(f"{where}: {heading!r} is followed by no graded cell")
-        cell.source = cell.source.replace(PLACEHOLDER, points_text(points))
 
 
 def check_points(cells, where: str = "the notebook") -> None:

@@ -417,11 +417,16 @@ print(results)
 # What the tables show (read the ratios: they are timed side by side, one loop of each
 # column in turn, while the absolute times carry the machine's load):
 #
-# * Where the arithmetic is nothing (one-element arrays, the first table), the port is
+# * Where the arithmetic is nothing (one-element arrays, the first tables), the port is
 #   several times cheaper per operation than the Python library and than PyTorch
-#   eager: what is left per operation is a node, a rule, and the allocations of a
-#   `std::shared_ptr` node and an `xt::xarray` for every result. Those allocations
-#   are why it misses the target of half a microsecond.
+#   eager: what is left per operation is a node, a rule, and an `xt::xarray` for every
+#   result, about 2 700 instructions (counted by callgrind, which the load does not
+#   change). It was 5 200 until a node's value was built in place (moving an
+#   `xt::xarray` copies its shape and strides element by element), freed nodes' memory
+#   was kept for the next node, and small results were copied from an operand instead
+#   of made from a shape. On a machine shared with other jobs the wall-clock time
+#   carries their load too, so the target is judged on the CPU time of the
+#   benchmark's thread, the second table.
 # * On the chain of 16-vectors the port needs well under the time of hand-written
 #   numpy, whose every operation pays a call from Python.
 # * Where the arithmetic is everything (large matrices), every column calls BLAS for

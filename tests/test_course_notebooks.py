@@ -1,5 +1,5 @@
-"""The source notebooks come from their builders, with metadata nbgrader accepts; the two
-course preprocessors do what nbgrader_config.py relies on. (No kernel is started here.)"""
+"""The source notebooks are kept as text (course/pairs.py), with metadata nbgrader accepts; the
+two course preprocessors do what nbgrader_config.py relies on. (No kernel is started here.)"""
 
 import json
 
@@ -9,47 +9,29 @@ from coursekit import ROOT, assignments, notebooks
 from nbformat.notebooknode import from_dict
 from nbgrader.nbgraderformat import MetadataValidator
 
-from course import build, cells, pairs
+from course import cells, pairs
 from course.nbgrader_plugins import HideHiddenTests, StripRunMetadata
 
-PARTS = build.parts()
 
-
-def test_every_assignment_has_a_text_or_a_builder_and_a_release():
-    built = [str(ROOT / part.NOTEBOOK) for part in PARTS]
-    built += [str(pairs.notebook_of(text)) for text in pairs.texts()]
-    assert [str(p) for p in notebooks(ROOT / "source")] == sorted(
-        b for b in built if "/source/" in b
-    ), (
+def test_every_assignment_is_kept_as_text_and_released():
+    paired = sorted(str(pairs.notebook_of(t)) for t in pairs.texts() if not pairs.is_lecture(t))
+    assert [str(p) for p in notebooks(ROOT / "source")] == paired, (
         "every notebook in source/ must be paired with a text file assignments/<id>/<id>.py "
-        "(or, until it is converted, come from a builder course/partNN_*.py; see README)"
+        "(see README, Editing a notebook)"
     )
     for assignment in assignments():
         assert (ROOT / "release" / assignment).is_dir(), f"run `make release` for {assignment}"
 
 
-@pytest.mark.parametrize("part", PARTS, ids=lambda p: p.__name__)
-def test_the_committed_notebook_is_what_its_builder_writes(part):
-    state = build.status(part)
-    assert state == "up to date", (
-        f"{part.NOTEBOOK} is {state}: edit {part.__name__} and run `make release`"
-    )
-    committed = nbformat.read(ROOT / part.NOTEBOOK, as_version=4)
-    expected = build.build(part)
-    assert [c.id for c in committed.cells] == [c.id for c in expected.cells]
-    assert committed.metadata == expected.metadata
-
-
-@pytest.mark.parametrize("part", PARTS, ids=lambda p: p.__name__)
-def test_builder_metadata_passes_nbgraders_validator(part):
-    nb = build.build(part)
+def test_graded_cells_keep_their_grade_id_as_cell_id_and_nbgrader_upgrades_nothing():
     validator = MetadataValidator()
-    validator.validate_nb(nb)  # raises on a malformed cell or a duplicate grade_id
-    graded = [c for c in nb.cells if "nbgrader" in c.metadata]
-    assert graded and all(c.id == c.metadata.nbgrader["grade_id"] for c in graded)
-    # the upgrade nbgrader applies to every notebook it reads changes nothing
-    upgraded = validator.upgrade_notebook_metadata(from_dict(json.loads(json.dumps(nb))))
-    assert upgraded == nb
+    for path in notebooks(ROOT / "source"):
+        nb = nbformat.read(path, as_version=4)
+        graded = [c for c in nb.cells if "nbgrader" in c.metadata]
+        assert graded and all(c.id == c.metadata.nbgrader["grade_id"] for c in graded), path
+        # the upgrade nbgrader applies to every notebook it reads changes nothing
+        upgraded = validator.upgrade_notebook_metadata(from_dict(json.loads(json.dumps(nb))))
+        assert upgraded == nb, path
 
 
 @pytest.mark.parametrize("folder", ["source", "release"])
@@ -82,22 +64,6 @@ def test_cell_roles_carry_the_metadata_nbgrader_expects():
         cells.solution("x = 1", "s")
     with pytest.raises(ValueError, match="either checked or ignored"):
         cells.code("x", check_output=True, ignore_output=True)
-
-
-def test_a_hand_edited_notebook_is_not_overwritten(tmp_path, monkeypatch):
-    part = PARTS[0]
-    monkeypatch.setattr(build, "ROOT", tmp_path)
-    path = tmp_path / part.NOTEBOOK
-    path.parent.mkdir(parents=True)
-    nb = build.build(part)
-    nbformat.write(nb, path)
-    assert build.status(part) == "up to date"
-    nb.cells[0].source += "\n\nAn edit made in JupyterLab."
-    nbformat.write(nb, path)
-    assert build.status(part) == "hand-edited"
-    with pytest.raises(SystemExit, match="edited by hand"):
-        build.write(part)
-    assert "An edit made in JupyterLab." in path.read_text()
 
 
 def test_strip_run_metadata_leaves_only_what_the_student_version_needs():

@@ -12,7 +12,7 @@ from coursekit import ROOT
 
 import autodiff_lib as ad
 from autodiff_lib.plotting import plot_graph
-from course import build, pairs
+from course import pairs
 from course.cells import CHECK_OUTPUT, IGNORE_OUTPUT
 
 matplotlib.use("Agg")
@@ -33,13 +33,6 @@ def test_every_lecture_notebook_is_kept_as_text():
         "every notebook in notebooks/ must be paired with a text file lectures/NN_name.py "
         "(see README, Editing a notebook)"
     )
-
-
-def test_builders_run_in_course_order():
-    names = [builder.__name__.rsplit(".", 1)[-1] for builder in build.builders()]
-    assert set(names) == {b.__name__.rsplit(".", 1)[-1] for b in build.parts()}
-    numbers = [int(name.split("_")[0].removeprefix("part")) for name in names]
-    assert numbers == sorted(numbers)
 
 
 @pytest.mark.parametrize("lecture", NOTEBOOKS, ids=lambda p: p.stem)

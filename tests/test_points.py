@@ -1,5 +1,5 @@
-"""Points written once: a heading's "(N points)" is the sum of its graded cells' points, filled
-in by the build; a heading that types its points is refused."""
+"""Points decided once: a heading's "(N points)" must be the sum of its graded cells' points
+(course/points.py, checked by the build and here on every committed assignment)."""
 
 import re
 
@@ -9,7 +9,7 @@ from coursekit import ROOT, assignments
 
 from course.cells import markdown, solution, written_answer
 from course.cells import tests as graded_tests
-from course.points import fill_points, points_text
+from course.points import check_points, points_text
 
 HEADING_POINTS = re.compile(r"^#+ .*\((\d+(?:\.\d+)?) points?\b", re.M)
 
@@ -22,48 +22,37 @@ def exercise(name, *points):
     ]
 
 
-def test_each_heading_gets_the_points_of_the_graded_cells_up_to_the_next_one():
+def test_a_heading_states_the_points_of_the_graded_cells_up_to_the_next_one():
     cells = [
         markdown("# Title\n\nIntroduction, no points here."),
-        markdown("### Exercise 1 ({points}): one"),
+        markdown("### Exercise 1 (1 point): one"),
         *exercise("one", 1),
         markdown(
             "Some prose between the cells of exercise 2 is no heading.\n\n"
-            "### Exercise 2 ({points}): two"
+            "### Exercise 2 (3.5 points): two"
         ),
         *exercise("two", 2, 0.5),
-        markdown("A plot of the results."),
+        markdown("A plot of the results. The network cannot pass through 200 points."),
         *exercise("two_more", 1),
-        markdown("### Question ({points}, graded by hand)"),
+        markdown("### Question (2 points, graded by hand)"),
         written_answer("Because.", "why", 2),
     ]
-    fill_points(cells)
-    texts = [c.source for c in cells if c.cell_type == "markdown" and "###" in c.source]
-    assert texts[0] == "### Exercise 1 (1 point): one"
-    assert texts[1].endswith("### Exercise 2 (3.5 points): two")
-    assert texts[2] == "### Question (2 points, graded by hand)"
+    check_points(cells)
     assert points_text(1) == "1 point" and points_text(4) == "4 points"
 
 
-@pytest.mark.parametrize("heading", ["### Exercise 1 (2 points): typed", "## Question (1 point)"])
-def test_a_heading_that_types_its_points_is_refused(heading):
+@pytest.mark.parametrize("heading", ["### Exercise 1 (3 points): wrong", "## Question (1 point)"])
+def test_a_heading_that_states_other_points_is_refused_by_name(heading):
     cells = [markdown(heading), *exercise("one", 2)]
-    with pytest.raises(ValueError, match=r"types its points; write \{points\}"):
-        fill_points(cells, where="course.part99_example")
+    with pytest.raises(ValueError, match=r"p99\.py: .* but its graded cells are worth 2 points"):
+        check_points(cells, where="p99.py")
 
 
-def test_a_placeholder_without_graded_cells_is_refused():
-    cells = [markdown("### Exercise 1 ({points}): one"), *exercise("one", 1),
-             markdown("### Exercise 2 ({points}): nothing to grade")]  # fmt: skip
-    with pytest.raises(ValueError, match="Exercise 2 .* is followed by no graded cell"):
-        fill_points(cells)
-
-
-def test_prose_about_data_points_is_left_alone():
-    cells = [markdown("The network cannot pass through 200 points (it cannot interpolate).")]
-    before = cells[0].source
-    fill_points(cells)
-    assert cells[0].source == before
+def test_a_heading_without_graded_cells_is_refused():
+    cells = [markdown("### Exercise 1 (1 point): one"), *exercise("one", 1),
+             markdown("### Exercise 2 (1 point): nothing to grade")]  # fmt: skip
+    with pytest.raises(ValueError, match="Exercise 2 .* worth 0 points"):
+        check_points(cells)
 
 
 @pytest.mark.parametrize("assignment", assignments())
