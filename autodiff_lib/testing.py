@@ -21,7 +21,9 @@
   ``post_run_cell``, ...), input and AST transformers, a custom exception handler, a trace
   function. ``restore(next_cell_is_a_test=True)`` wraps the test cell that comes next in
   ``try: ... finally: restore()``, so what the student's code hooks in or patches while the
-  test runs is undone before IPython reports the test's error and runs ``post_run_cell``.
+  test runs is undone before IPython reports the test's error and runs ``post_run_cell``; in
+  such a cell, ``own_work`` restores after each call of the student's function, before the
+  test reads what it returned.
 
 Why in the library: the hidden tests run in the student's kernel, which sees the library but not
 the course's folder. What this cannot stop: a student who copies the library's code into their
@@ -59,6 +61,7 @@ class NotAPlainValue(TypeError):
 
 # -- own_work: the library's version refuses to run while the student's function runs ---------
 _disabled: dict = {}  # function -> [depth, saved code, saved defaults, saved kwdefaults]
+_calls = [0]  # how many own_work functions are running (restore after the outermost)
 _refusing_codes: dict = {}  # function -> its refusing code, compiled once (a guard costs ~µs)
 
 
@@ -134,7 +137,9 @@ def own_work(function, *references):
     """``function`` (the student's), wrapped: while it runs, the library's ``references`` (the
     functions, or their names in ``autodiff_lib``: ``"gradient_descent"``, ``"networks.mlp"``)
     raise ``LibraryReferenceUsed``; its result is returned through ``plain`` (a generator is
-    run to a list first, inside the guard). Wrapping a wrapped function adds references."""
+    run to a list first, inside the guard). Wrapping a wrapped function adds references. In a
+    graded test cell, what the function changed (a patched ``np.allclose``) is put back
+    (``restore``) before the test goes on."""
     if not callable(function):
         raise TypeError(f"own_work: {function!r} is not a function")
     inner = getattr(function, "__own_work__", None)
@@ -144,10 +149,16 @@ def own_work(function, *references):
 
     @functools.wraps(function)
     def checked(*args, **kwargs):
-        with refused(*references):
-            result = function(*args, **kwargs)
-            if isinstance(result, types.GeneratorType):
-                result = list(result)
+        _calls[0] += 1
+        try:
+            with refused(*references):
+                result = function(*args, **kwargs)
+                if isinstance(result, types.GeneratorType):
+                    result = list(result)
+        finally:
+            _calls[0] -= 1
+            if _calls[0] == 0 and _test_cell[1]:  # in a graded test cell
+                restore()  # what the student's function patched, before the test reads it
         return plain(result)
 
     checked.__own_work__ = (function, references)
@@ -327,7 +338,7 @@ def restore(next_cell_is_a_test: bool = False) -> int:
         changed += 1
     changed += _restore_shell(_saved["shell"])
     if next_cell_is_a_test and _saved["shell"] is not None:
-        _finish_next_cell[0] = True
+        _test_cell[0] = True
         _saved["shell"]["shell"].ast_transformers.append(_FINISH_CELL)
     return changed
 
@@ -337,7 +348,7 @@ def restore(next_cell_is_a_test: bool = False) -> int:
 # (matplotlib's inline backend registers its own when a notebook first plots).
 _TRUSTED_CALLBACKS = ("matplotlib", "matplotlib_inline", "ipykernel", "IPython", "ipywidgets")
 _TRANSFORM_LISTS = ("cleanup_transforms", "line_transforms", "token_transformers")
-_finish_next_cell = [False]  # restore(next_cell_is_a_test=True) arms _FINISH_CELL for one cell
+_test_cell = [False, False]  # [_FINISH_CELL armed for the next cell, a test cell is running]
 
 
 def _same(a, b) -> bool:
@@ -425,10 +436,12 @@ class _FinishCell(ast.NodeTransformer):
     ``showtraceback`` put back) and before ``post_run_cell`` runs. One cell only."""
 
     def visit_Module(self, node):
-        if not _finish_next_cell[0]:
+        if not _test_cell[0]:
             return node
-        _finish_next_cell[0] = False
-        finish = ast.parse("__import__('autodiff_lib.testing', fromlist=['_']).restore()").body
+        _test_cell[:] = [False, True]
+        finish = ast.parse(
+            "__import__('autodiff_lib.testing', fromlist=['_'])._end_of_test_cell()"
+        ).body
         wrapped = ast.Try(body=node.body or [ast.Pass()], handlers=[], orelse=[],
                           finalbody=finish)  # fmt: skip
         node.body = [ast.copy_location(wrapped, node.body[0]) if node.body else wrapped]
@@ -436,6 +449,12 @@ class _FinishCell(ast.NodeTransformer):
 
 
 _FINISH_CELL = _FinishCell()
+
+
+def _end_of_test_cell() -> None:
+    """What a graded test cell runs last (``_FinishCell``)."""
+    _test_cell[1] = False
+    restore()
 
 
 # -- stderr_as_notes: nbgrader's Validate reads a warning as a failed test ---------------------

@@ -312,8 +312,12 @@ HOOKS = {
     "    def visit_Assert(self, node):\n        return ast.Pass()\n"
     "get_ipython().ast_transformers.append(NoAssert())\n",
     "t_custom_exc": "get_ipython().set_custom_exc((AssertionError,), lambda *a, **k: None)\n",
+    # not a hook: the student's function patches numpy while the test calls it
+    "t_patch_while_tested": "def answer():\n    import numpy\n"
+    "    numpy.allclose = lambda *a, **k: True\n    return 1\n",
 }
-FAILING_TEST = "import numpy as np\nassert np.allclose(answer(), 2), 'wrong'"
+FAILING_TEST = ("from autodiff_lib.testing import own_work\nanswer = own_work(answer)\n"
+                "import numpy as np\nassert np.allclose(answer(), 2), 'wrong'")  # fmt: skip
 
 
 def hooked_notebook():
