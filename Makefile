@@ -74,7 +74,7 @@ notebooks: $(STAMP)
 	$(BIN)/python -m course.build
 
 # Exit 1, naming each file, if a text and its .ipynb disagree or stored outputs are older than
-# the code (tests/test_pairs.py checks the same); `make notebooks` fixes both.
+# the code (tests/pipeline/test_pairs.py checks the same); `make notebooks` fixes both.
 check-notebooks: $(STAMP)
 	$(BIN)/python -m course.build --check
 
@@ -130,7 +130,7 @@ $(HUB)/.installed: $(VENV)/.deploy-installed
 	touch $@
 
 test-hub: hub-deps sandbox-deps
-	$(BIN)/python -m pytest -p no:cacheprovider -s deploy/jupyterhub/tests
+	$(BIN)/python -m pytest -p no:cacheprovider -s -m hub tests/hub
 
 # On the hub's server, as root, in the course's one checkout (/srv/autodiff/course): the
 # environment of the hub and its users (not editable: users never read the private checkout),
@@ -184,11 +184,11 @@ cpp: cpp-deps $(VENV)/.cpp-installed
 	cmake --build $(CPP_BUILD)/release -j $(CPP_JOBS)
 
 # ctest (the C++ unit tests), the same tests built with AddressSanitizer, LeakSanitizer and
-# UBSan, then the Python cross-check against autodiff_lib and the examples (tests/test_cpp_*.py).
+# UBSan, then the Python cross-check against autodiff_lib and the examples (tests/cpp).
 test-cpp: cpp
 	ctest --test-dir $(CPP_BUILD)/release -j $(CPP_JOBS) --output-on-failure
 	$(MAKE) --no-print-directory test-cpp-sanitize
-	$(CPP_ENV) $(BIN)/python -m pytest -p no:cacheprovider tests/test_cpp_crosscheck.py tests/test_cpp_examples.py
+	$(CPP_ENV) $(BIN)/python -m pytest -p no:cacheprovider tests/cpp
 
 # The sanitizer build alone (.ci/run builds it beside make test).
 cpp-sanitize: cpp-deps

@@ -12,7 +12,7 @@
   on arrays are ndarray's special methods. Some act only on integers here (``%`` on axes).
 
 ``TABLE`` maps each of them to its xtensor equivalent and says what xtensor lacks;
-``tests/test_porting.py`` fails when the two disagree. Modules that a port leaves in Python
+``tests/toolkit/test_porting.py`` fails when the two disagree. Modules that a port leaves in Python
 or replaces by a language feature are not read (``NOT_PORTED`` says why).
 """
 

@@ -10,7 +10,8 @@ Sphinx with myst-nb (the ``book`` extra) renders, into ``build/book/html/``:
 
 The sources are staged into ``build/book-src/`` first (copies, with the link cell added and the
 README's links to folders pointed at the notebook inside), so nothing in the repository is
-changed. ``tests/test_book.py`` checks the staging, ``tests/browser/test_book_site.py`` the site.
+changed. ``tests/pipeline/test_book.py`` checks the staging, ``tests/browser/test_book_site.py``
+the site.
 """
 
 from __future__ import annotations

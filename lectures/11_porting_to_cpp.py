@@ -89,7 +89,7 @@ for key in [("numpy", "np.add.at"), ("numpy", "np.matmul"), ("ndarray", "astype"
 #
 # `porting.TABLE` keeps, for every name found, its xtensor equivalent (some are in
 # xtensor-blas, xtensor's companion library over BLAS and LAPACK), a note, and what
-# xtensor lacks. A test (`tests/test_porting.py`) fails when the source uses a name
+# xtensor lacks. A test (`tests/toolkit/test_porting.py`) fails when the source uses a name
 # the table lacks, or the table lists one the source no longer uses, so the table
 # stays true as the library changes:
 
@@ -381,14 +381,14 @@ excerpt("src/memory.cpp", "Node::~Node() {", "}")
 #   constants, third derivatives, memory, and bad input;
 # * the same tests built with AddressSanitizer, LeakSanitizer and UBSan: no invalid
 #   access, no leak, no undefined behaviour;
-# * `tests/test_cpp_crosscheck.py`: the random expression graphs of
-#   `tests/test_properties.py` (shared subexpressions, broadcasting) run through both
+# * `tests/cpp/test_cpp_crosscheck.py`: the random expression graphs of
+#   `tests/random_programs.py` (shared subexpressions, broadcasting) run through both
 #   libraries, 1000 of them: values, gradients and Jacobians agree to a relative
 #   $10^{-12}$ and Hessians to $10^{-10}$ (the largest difference seen is about
 #   $10^{-15}$ of the values' scale: the last bits of the transcendental functions),
 #   and the counts of rule evaluations and nodes visited, with the cache and without
 #   it, for gradients and for Hessians, are *equal*: the port builds the same graph,
-#   node for node, and runs the same rules on it. `tests/test_cpp_examples.py`
+#   node for node, and runs the same rules on it. `tests/cpp/test_cpp_examples.py`
 #   checks that the C++ programs of parts 01 and 03 print the notebooks' figures.
 #
 # The C++ test cases, read from `cpp/tests/`:

@@ -7,7 +7,9 @@ import ast
 import html.parser
 import os
 import re
+import shlex
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -173,3 +175,45 @@ def cell_source(notebook: Path, grade_id: str) -> str:
     ]
     assert len(sources) == 1, f"{notebook.name}: no single cell {grade_id!r}"
     return sources[0]
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now (servers of the tests bind it next)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def make_lab_command():
+    """The command ``make lab`` runs (after its set-up steps), as ``(environment, arguments)``:
+    the variables it sets on the command line, then the command itself."""
+    dry = subprocess.run(["make", "-n", "lab"], cwd=ROOT, capture_output=True, text=True)
+    lines = [line for line in dry.stdout.splitlines() if " lab" in line and "jupyter" in line]
+    assert len(lines) == 1, dry.stdout
+    words = shlex.split(lines[0])
+    settings = {}
+    while "=" in words[0] and not words[0].startswith("-"):
+        name, _, value = words.pop(0).partition("=")
+        settings[name] = value
+    return settings, words
+
+
+def regions(text: str, begin: str, end: str) -> list[str]:
+    """The lines between each ``### BEGIN ...`` and ``### END ...`` marker."""
+    found = re.findall(rf"{re.escape(begin)}\n(.*?){re.escape(end)}", text, flags=re.S)
+    return [line.strip() for region in found for line in region.splitlines()]
+
+
+def leaked_lines() -> set[str]:
+    """Lines of solutions and hidden tests (source/) that no student version (release/) and no
+    lecture holds: none of them may appear on the site. Short lines (``return x``) are left
+    out: they may stand in a given cell too."""
+    secret, public = set(), set()
+    for path in ROOT.glob("source/*/*.ipynb"):
+        for cell in nbformat.read(path, as_version=4).cells:
+            secret |= set(regions(cell.source, "### BEGIN SOLUTION", "### END SOLUTION"))
+            secret |= set(regions(cell.source, "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"))
+    for path in [*ROOT.glob("release/*/*.ipynb"), *ROOT.glob("notebooks/*.ipynb")]:
+        for cell in nbformat.read(path, as_version=4).cells:
+            public |= {line.strip() for line in cell.source.splitlines()}
+    return {line for line in secret - public if len(line) >= 25}

@@ -12,7 +12,7 @@ do not draw their own: this script writes every number they need as .npy files, 
   drawn as the notebook's ``train`` draws them (``default_rng(0).permutation(200)`` per epoch,
   cut into batches of 20), and the ``step_size`` of every step (0.05).
 
-``tests/test_cpp_examples.py`` runs the programs on these files and checks their figures
+``tests/cpp/test_cpp_examples.py`` runs the programs on these files and checks their figures
 against autodiff_lib's.
 """
 

@@ -7,14 +7,10 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
-import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # coursekit, test_lab
-
 import fixture_notebooks  # noqa: E402
+import pytest
 from coursekit import ROOT  # noqa: E402
 from labkit import CHROMIUM, CHROMIUM_FLAGS, Lab, close_all, copy_served_course, open_lab  # noqa: E402
 

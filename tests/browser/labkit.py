@@ -26,8 +26,7 @@ from pathlib import Path
 
 import ipywidgets
 import nbformat
-from coursekit import BIN, ROOT, copy_course, environment
-from test_lab import free_port, make_lab_command
+from coursekit import BIN, ROOT, copy_course, environment, free_port, make_lab_command
 
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's package, installed by `make browser-deps`
 CHROMIUM_FLAGS = [

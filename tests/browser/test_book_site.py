@@ -11,8 +11,7 @@ import threading
 
 import nbformat
 import pytest
-from coursekit import ROOT
-from test_book import leaked_lines
+from coursekit import ROOT, leaked_lines
 
 from course import book
 

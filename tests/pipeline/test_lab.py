@@ -2,14 +2,12 @@
 
 import json
 import re
-import shlex
-import socket
 import subprocess
 import time
 import urllib.request
 
 import pytest
-from coursekit import BIN, ROOT, copy_course, environment
+from coursekit import BIN, ROOT, copy_course, environment, free_port, make_lab_command
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 NBGRADER_SERVER_EXTENSIONS = ["formgrader", "validate_assignment", "assignment_list", "course_list"]
@@ -33,20 +31,6 @@ def test_nbgraders_server_and_lab_extensions_are_enabled_by_installing_it():
     assert re.search(r"@jupyter/nbgrader v\S+ enabled\s+OK", labs), labs
 
 
-def make_lab_command():
-    """The command ``make lab`` runs (after its set-up steps), as ``(environment, arguments)``:
-    the variables it sets on the command line, then the command itself."""
-    dry = subprocess.run(["make", "-n", "lab"], cwd=ROOT, capture_output=True, text=True)
-    lines = [line for line in dry.stdout.splitlines() if " lab" in line and "jupyter" in line]
-    assert len(lines) == 1, dry.stdout
-    words = shlex.split(lines[0])
-    settings = {}
-    while "=" in words[0] and not words[0].startswith("-"):
-        name, _, value = words.pop(0).partition("=")
-        settings[name] = value
-    return settings, words
-
-
 def listening_addresses(port):
     """Local addresses with a socket listening on ``port`` (from /proc/net/tcp, tcp6)."""
     found = []
@@ -58,12 +42,6 @@ def listening_addresses(port):
                 if state == "0A" and int(hex_port, 16) == port:
                     found.append(address)
     return found
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

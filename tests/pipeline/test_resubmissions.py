@@ -1,5 +1,5 @@
 """Which submissions make grade grades again: decided on a hash of the files each was graded
-from (course/resubmissions.py), here on folders made by hand; tests/test_term.py grades."""
+from (course/resubmissions.py), here on folders made by hand; test_term.py grades."""
 
 import pytest
 from coursekit import copy_course

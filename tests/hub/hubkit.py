@@ -8,7 +8,6 @@ import os
 import pwd
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -133,12 +132,6 @@ def remove_user(name: str) -> None:
                 pass
         time.sleep(0.3)
     subprocess.run(["userdel", "--remove", name], capture_output=True, check=False)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Cleanup:

@@ -1,33 +1,11 @@
 """make book (issue 17, point 14): what course/book.py stages for Sphinx, checked without
-building (tests/browser/test_book.py builds the site and loads every page in Chromium)."""
+building (tests/browser/test_book_site.py builds the site and loads every page in Chromium)."""
 
-import re
 
 import nbformat
-from coursekit import ROOT
+from coursekit import ROOT, leaked_lines
 
 from course import book
-
-
-def regions(text: str, begin: str, end: str) -> list[str]:
-    """The lines between each ``### BEGIN ...`` and ``### END ...`` marker."""
-    found = re.findall(rf"{re.escape(begin)}\n(.*?){re.escape(end)}", text, flags=re.S)
-    return [line.strip() for region in found for line in region.splitlines()]
-
-
-def leaked_lines() -> set[str]:
-    """Lines of solutions and hidden tests (source/) that no student version (release/) and no
-    lecture holds: none of them may appear on the site. Short lines (``return x``) are left
-    out: they may stand in a given cell too."""
-    secret, public = set(), set()
-    for path in ROOT.glob("source/*/*.ipynb"):
-        for cell in nbformat.read(path, as_version=4).cells:
-            secret |= set(regions(cell.source, "### BEGIN SOLUTION", "### END SOLUTION"))
-            secret |= set(regions(cell.source, "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"))
-    for path in [*ROOT.glob("release/*/*.ipynb"), *ROOT.glob("notebooks/*.ipynb")]:
-        for cell in nbformat.read(path, as_version=4).cells:
-            public |= {line.strip() for line in cell.source.splitlines()}
-    return {line for line in secret - public if len(line) >= 25}
 
 
 def test_the_book_stages_every_lecture_and_every_student_version(tmp_path):

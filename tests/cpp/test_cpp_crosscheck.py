@@ -1,11 +1,12 @@
 """The C++ port against autodiff_lib on the same random expression graphs (issue 16, point 4).
 
-The graphs are tests/test_properties.py's: its Hypothesis strategy draws a small program
-(variables x and y and two constants whose shapes broadcast against each other, then steps that
-apply random operations to any earlier nodes, so subexpressions are shared), and its ``evaluate``
-runs the program with a numpy-like module. Here the module is once ``autodiff_lib`` and once
-``autodiff_cpp`` (the port's Python module, cpp/python/bindings.cpp), so both libraries build
-the same graph, node for node. On each of at least 1000 programs they must agree on
+The graphs are tests/random_programs.py's (the property tests' too): a Hypothesis strategy draws
+a small program (variables x and y and two constants whose shapes broadcast against each other,
+then steps that apply random operations to any earlier nodes, so subexpressions are shared), and
+its ``evaluate`` runs the program with a numpy-like module. Here the module is once
+``autodiff_lib`` and once ``autodiff_cpp`` (the port's Python module, cpp/python/bindings.cpp),
+so both libraries build the same graph, node for node. On each of at least 1000 programs they
+must agree on
 
 * the value, and the gradients w.r.t. x and y: relative 1e-12, absolute 1e-13 · scale;
 * the Jacobian of the (non-scalar) sum of all steps, a batched sweep: the same tolerance;
@@ -25,7 +26,7 @@ from __future__ import annotations
 import autodiff_cpp as cpp
 import numpy as np
 from hypothesis import HealthCheck, assume, given, settings
-from test_properties import evaluate, inputs, programs, scalar, scale_of, well_scaled
+from random_programs import evaluate, inputs, programs, scalar, scale_of, well_scaled
 
 import autodiff_lib as ad
 

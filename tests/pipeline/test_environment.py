@@ -11,8 +11,8 @@ test needs nothing beyond the standard library and ``packaging`` (which pytest r
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
+from coursekit import ROOT
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
@@ -22,7 +22,6 @@ try:
 except ModuleNotFoundError:  # Python 3.10: pytest itself depends on tomli there
     import tomli as tomllib
 
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def conda_dependencies(text):

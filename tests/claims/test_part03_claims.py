@@ -160,7 +160,7 @@ def test_the_zero_runs_bias_is_near_the_mean_with_mini_batches_and_at_it_with_th
 
 def test_the_training_bar_is_the_one_whose_saved_text_shows_its_end():
     """Point 3: tqdm's own bar keeps "0/1000" in its saved text; progress_bar (tested in
-    tests/test_progress.py) keeps the final state. Part 03 uses it, and no part uses tqdm."""
+    tests/toolkit/test_progress.py) keeps the final state. Part 03 uses it, no part uses tqdm."""
     import nbformat
 
     for notebook in sorted((ROOT / "source").glob("*/*.ipynb")):

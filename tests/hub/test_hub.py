@@ -54,6 +54,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from coursekit import ROOT, copy_course, free_port, html_text, leaks, secrets
 from hubkit import (
     TCP_KERNEL,
     Cleanup,
@@ -62,7 +63,6 @@ from hubkit import (
     as_user,
     children,
     cpu_seconds,
-    free_port,
     memory_mib,
     niceness,
     pid_alive,
@@ -76,9 +76,7 @@ from hubkit import (
     wait_for,
 )
 
-ROOT = Path(__file__).resolve().parents[3]
-sys.path.insert(0, str(ROOT / "tests"))
-from coursekit import copy_course, html_text, leaks, secrets  # noqa: E402
+pytestmark = pytest.mark.hub  # make test-hub, as root; make test leaves it out
 
 HERE = ROOT / "deploy" / "jupyterhub"
 USER_ENV = ROOT / ".hub" / "venv"  # the users' Python (make hub-deps)
