@@ -36,9 +36,9 @@ Around it, the toolkit the course trains, plots and teaches with, built on the e
 ``optimizers`` (gradient descent, Newton: ``ad.newton``), ``networks`` (an MLP whose weights
 are a list of arrays), ``data`` (teacher-student samples), ``metrics`` (mse, mae, rmae),
 ``training`` (the training loop of parts 06 to 09, written once), ``memory`` (keeping freed
-heap for reuse), ``landscapes`` and ``plotting`` (figures and sliders), ``progress``,
-``timing``, ``testing`` (the notebooks' grading guard) and ``porting`` (what a C++ port needs
-of numpy).
+heap for reuse: the training loop asks for it, importing the library does not), ``landscapes``
+and ``plotting`` (figures and sliders), ``progress``, ``timing``, ``testing`` (the notebooks'
+grading guard) and ``porting`` (what a C++ port needs of numpy).
 """
 
 from . import data, engine, memory, metrics, networks, training
@@ -115,5 +115,3 @@ from .engine.tensor import Tensor, constant, value_of, variable
 from .optimizers import DivergenceError, OptimizationResult, gradient_descent, newton
 
 __version__ = "0.1.0"
-
-memory.configure_from_environment()  # reuse freed pages between training steps

@@ -13,11 +13,19 @@ import time
 
 import numpy as np
 
+from . import memory
+
 __all__ = ["best_time", "machine"]
 
 
 def best_time(run, repeats=3):
-    """The fastest of ``repeats`` runs of ``run()``, in seconds: the least disturbed by others."""
+    """The fastest of ``repeats`` runs of ``run()``, in seconds: the least disturbed by others.
+
+    It times under the allocator a training loop gets: before the first run it asks glibc to
+    keep freed heap for reuse (``memory``, once per process), as ``training.train`` and the
+    benchmarks do; importing the library does not.
+    """
+    memory.configure_from_environment()
     times = []
     for _ in range(repeats):
         start = time.perf_counter()

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import memory
 from .engine.differentiation import value_and_grad
 from .engine.primitives import reshape
 from .engine.registry import flagged
@@ -31,7 +32,13 @@ __all__ = ["TrainingRun", "epoch_batches", "flatten", "loss", "train", "unflatte
 
 
 def loss(params, x, y):
-    """The mean squared error of the MLP with weights ``params`` on the samples ``(x, y)``."""
+    """The mean squared error of the MLP with weights ``params`` on the samples ``(x, y)``.
+
+    Whoever differentiates it step after step is training, with ``train`` or a loop of their
+    own (part 07 times one), so it asks for the allocator tuning too (``memory``: once per
+    process, one comparison after that).
+    """
+    memory.configure_from_environment()
     return mse(mlp(params, x), y)
 
 
@@ -92,7 +99,12 @@ def train(params, x, y, step_size, steps, batch_size=None, seed=0, record_every=
     recorded before the first step and after every ``record_every``-th step (and the last);
     the weights after each step in ``snapshot_steps`` (0: the start) are kept. ``progress``, a
     tqdm bar or None, is advanced by one per step.
+
+    Before the first step it asks glibc to keep freed heap for reuse (``memory``, once per
+    process): each step frees its graph and allocates the next one, which would otherwise
+    page-fault afresh.
     """
+    memory.configure_from_environment()
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     rng = np.random.default_rng(seed)
     loss_and_gradient = value_and_grad(loss)

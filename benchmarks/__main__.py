@@ -20,7 +20,7 @@ import autodiff_lib
 
 from . import NUMPY_WAS_IMPORTED_FIRST, chain, constant, hessian, matvec, mlp, per_op
 from .targets import summary
-from .timing import Settings, allocator_note, load_torch, machine_load
+from .timing import Settings, load_torch, machine_load, tune_allocator
 
 WORKLOADS = {
     "mlp": mlp, "hessian": hessian, "chain": chain, "per_op": per_op, "matvec": matvec,
@@ -45,7 +45,7 @@ def main(argv=None):
         )
 
     settings = Settings.make(args.quick)
-    allocator = allocator_note()
+    allocator = tune_allocator()
     torch, torch_note = load_torch()
     print(
         f"autodiff_lib {autodiff_lib.__version__} | numpy {np.__version__} | "

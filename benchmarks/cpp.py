@@ -35,6 +35,7 @@ from .timing import (
     machine_load,
     measure,
     print_table,
+    tune_allocator,
 )
 
 FLAVOURS = {
@@ -274,11 +275,13 @@ def main(argv=None):
     settings = Settings.make(args.quick)
     modules = load_modules()
     torch, torch_note = load_torch()
+    allocator = tune_allocator()  # the C++ columns allocate through the same malloc
     print(
         f"autodiff_lib {ad.__version__} | numpy {np.__version__} | Python "
         f"{platform.python_version()} | {cpu_model()}, {os.cpu_count()} CPUs"
     )
     print(torch_note)
+    print(allocator)
     for column, module in modules.items():
         print(f"{column}: {module.__name__}, built with {module.flags}")
     print(

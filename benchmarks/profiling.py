@@ -17,7 +17,7 @@ import pstats
 import autodiff_lib as ad
 
 from . import mlp, per_op
-from .timing import allocator_note
+from .timing import tune_allocator
 
 
 def profile(title, fn, calls, top):
@@ -38,7 +38,7 @@ def main():
     parser = argparse.ArgumentParser(prog="python -m benchmarks.profiling")
     parser.add_argument("--top", type=int, default=15, help="entries per listing")
     args = parser.parse_args()
-    print(allocator_note())
+    print(tune_allocator())
 
     params, x, y = mlp.make_problem(*mlp.HEADLINE)
     value_and_grad = ad.value_and_grad(mlp.ad_loss)

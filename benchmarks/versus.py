@@ -28,7 +28,7 @@ import numpy as np
 import autodiff_lib
 
 from . import chain, hessian, mlp, per_op
-from .timing import machine_load
+from .timing import machine_load, tune_allocator
 
 OLD = "33db965"  # main before issue 14's library work (the parent of its 'lib' merges)
 
@@ -116,6 +116,7 @@ def main(argv=None):
     parser.add_argument("--time", type=float, default=0.05, help="seconds per loop")
     parser.add_argument("--only", default="", help="comma-separated substrings of the names")
     args = parser.parse_args(argv)
+    allocator = tune_allocator()  # for both: older revisions tuned malloc when imported
     with tempfile.TemporaryDirectory() as folder:
         old_ad = load_old(args.old, folder)
         old_runs, new_runs = workloads(old_ad), workloads(autodiff_lib)
@@ -124,6 +125,7 @@ def main(argv=None):
             np.testing.assert_allclose(b, a, rtol=1e-9, atol=1e-12, err_msg=name)
     chosen = [s.strip() for s in args.only.split(",") if s.strip()]
     print(f"old: autodiff_lib at {args.old}; new: {Path(autodiff_lib.__file__).parent}")
+    print(allocator)
     print(f"CPU time per call, median of {args.rounds} interleaved rounds; load average "
           f"before {machine_load():.2f}")  # fmt: skip
     print(f"{'workload':<20}{'old':>12}{'new':>12}{'new/old':>10}")
