@@ -24,26 +24,26 @@ The primitives (each with its rule in its docstring: ``help(ad.tanh)``), by kind
   stack (also of nested lists, like ``np.array([[a, b], [c, d]])``), concatenate;
 * linear algebra: matmul (``@``), dot, outer, diagonal, trace, diag, matvec.
 
-Modules, in the order of the course: ``tensor`` (the graph node), ``registry`` (primitives
-and rules), ``primitives`` (the calculus), ``differentiation`` (the sweep, the differential
-cache, grad/jacobian/hessian/diff), ``fused`` (closed-form operators), ``stable``
-(logsumexp, softmax, logcosh: formulas that neither overflow nor cancel), ``forward``
-(forward mode: ``jvp``, and ``hvp`` forward-over-reverse), ``checking``
-(finite differences). For training a network (part 03 on): ``networks`` (an MLP whose weights
-are a list of arrays), ``data`` (teacher-student samples) and ``metrics`` (mse, mae, rmae);
-for varying how it is trained (parts 06 to 09): ``training`` (the training loop, written once).
+The package has two layers. ``autodiff_lib.engine`` is the automatic differentiation itself,
+in the order of the course: ``tensor`` (the graph node), ``registry`` (primitives and rules),
+``primitives`` (the calculus), ``differentiation`` (the sweep, the differential cache,
+grad/jacobian/hessian/diff), ``fused`` (closed-form operators), ``stable`` (logsumexp, softmax,
+logcosh: formulas that neither overflow nor cancel), ``forward`` (forward mode: ``jvp``, and
+``hvp`` forward-over-reverse), ``interop`` (numpy's functions on Tensors), ``checking`` (finite
+differences). Its public names are the package's: ``ad.grad``, ``ad.tanh``, ``ad.Tensor``.
+
+Around it, the toolkit the course trains, plots and teaches with, built on the engine:
+``optimizers`` (gradient descent, Newton: ``ad.newton``), ``networks`` (an MLP whose weights
+are a list of arrays), ``data`` (teacher-student samples), ``metrics`` (mse, mae, rmae),
+``training`` (the training loop of parts 06 to 09, written once), ``memory`` (keeping freed
+heap for reuse), ``landscapes`` and ``plotting`` (figures and sliders), ``progress``,
+``timing``, ``testing`` (the notebooks' grading guard) and ``porting`` (what a C++ port needs
+of numpy).
 """
 
-from . import (
-    data,
-    interop,  # noqa: F401  (plugs numpy's hooks into Tensor)
-    memory,
-    metrics,
-    networks,
-    training,
-)
-from .checking import GradCheckReport, GradientCheckError, check_grad
-from .differentiation import (
+from . import data, engine, memory, metrics, networks, training
+from .engine.checking import GradCheckReport, GradientCheckError, check_grad
+from .engine.differentiation import (
     AutodiffWarning,
     OperationCounts,
     ValueAndGrad,
@@ -56,10 +56,9 @@ from .differentiation import (
     topological_order,
     value_and_grad,
 )
-from .forward import hvp, jvp
-from .fused import matvec
-from .optimizers import DivergenceError, OptimizationResult, gradient_descent, newton
-from .primitives import (
+from .engine.forward import hvp, jvp
+from .engine.fused import matvec
+from .engine.primitives import (
     abs,
     add,
     broadcast_to,
@@ -110,9 +109,10 @@ from .primitives import (
     var,
     where,
 )
-from .registry import defvjp, defvjp_argnum, primitive
-from .stable import log_softmax, logcosh, logsumexp, softmax
-from .tensor import Tensor, constant, value_of, variable
+from .engine.registry import defvjp, defvjp_argnum, primitive
+from .engine.stable import log_softmax, logcosh, logsumexp, softmax
+from .engine.tensor import Tensor, constant, value_of, variable
+from .optimizers import DivergenceError, OptimizationResult, gradient_descent, newton
 
 __version__ = "0.1.0"
 

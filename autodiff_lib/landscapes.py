@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .primitives import matmul, sum
+from .engine.primitives import matmul, sum
 
 __all__ = ["quadratic", "random_quadratic", "random_spd"]
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .primitives import abs, mean
-from .tensor import value_of
+from .engine.primitives import abs, mean
+from .engine.tensor import value_of
 
 __all__ = ["mae", "mse", "rmae"]
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .primitives import matmul, tanh
+from .engine.primitives import matmul, tanh
 
 __all__ = ["init_mlp", "layer_sizes", "mlp"]
 

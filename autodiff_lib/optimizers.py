@@ -22,8 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .differentiation import hessian, value_and_grad
-from .tensor import value_of
+from .engine.differentiation import hessian, value_and_grad
+from .engine.tensor import value_of
 
 __all__ = ["DivergenceError", "OptimizationResult", "gradient_descent", "newton"]
 

@@ -18,7 +18,7 @@ import functools
 
 import numpy as np
 
-from .differentiation import grad, hessian
+from .engine.differentiation import grad, hessian
 
 __all__ = [
     "log_ticks", "plot_fit", "plot_graph", "plot_growth", "plot_loss_curve", "plot_losses",
@@ -231,8 +231,8 @@ def plot_graph(y, names=None, ax=None, show_constants=True):
     of each node (numbers, arrays, constants) are drawn in grey below it, with dotted arrows:
     no derivative rule runs along them. Without ``ax``, the figure is sized to the graph.
     """
-    from .differentiation import topological_order
-    from .tensor import Tensor
+    from .engine.differentiation import topological_order
+    from .engine.tensor import Tensor
 
     names = {id(t): label for label, t in (names or {}).items()}
     order = topological_order(y)

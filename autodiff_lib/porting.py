@@ -24,18 +24,22 @@ from pathlib import Path
 
 import numpy as np
 
-from .tensor import Tensor
+from .engine.tensor import Tensor
 
 __all__ = ["NOT_PORTED", "TABLE", "PortEntry", "numpy_usage"]
 
 PACKAGE = Path(__file__).resolve().parent
 
-NOT_PORTED = {
-    "interop.py": "numpy's dispatch hooks for Tensors; C++ overloads functions and operators",
+NOT_PORTED = {  # paths inside the package
+    "engine/interop.py": (
+        "numpy's dispatch hooks for Tensors; C++ overloads functions and operators"
+    ),
+    "engine/stable.py": (
+        "logsumexp, softmax, logcosh (issue 17): written after the port, not in it yet"
+    ),
     "memory.py": "glibc malloc tuning through ctypes; C++ chooses its allocator directly",
     "plotting.py": "drawing stays in Python (matplotlib), on arrays the port hands back",
     "porting.py": "this table and the code that checks it: notes for the port, not code to port",
-    "stable.py": "logsumexp, softmax, logcosh (issue 17): written after the port, not in it yet",
     "testing.py": "the grading guard of the course's Python notebooks: nothing a C++ user runs",
     "timing.py": "a stopwatch and the machine's name; C++ times itself with std::chrono",
 }
@@ -133,13 +137,17 @@ def _module_usage(tree) -> set[tuple[str, str]]:
 
 
 def numpy_usage(package: Path = PACKAGE) -> dict[tuple[str, str], list[str]]:
-    """``{(kind, name): [modules using it]}`` over the modules of ``package`` a port needs."""
+    """``{(kind, name): [modules using it]}`` over the modules of ``package`` a port needs.
+
+    Modules are named by their path in the package: ``engine/primitives.py``, ``training.py``.
+    """
     usage: dict[tuple[str, str], list[str]] = {}
-    for path in sorted(package.glob("*.py")):
-        if path.name in NOT_PORTED:
+    for path in sorted(package.rglob("*.py")):
+        module = path.relative_to(package).as_posix()
+        if module in NOT_PORTED:
             continue
         for key in _module_usage(ast.parse(path.read_text(encoding="utf-8"))):
-            usage.setdefault(key, []).append(path.name)
+            usage.setdefault(key, []).append(module)
     return dict(sorted(usage.items()))
 
 

@@ -122,20 +122,25 @@ def refused(*references):
 
 def _reference(reference):
     """A library function, given as itself or by its name in the package: ``"gradient_descent"``,
-    ``"networks.mlp"`` (looked up here, not in the notebook, whose ``ad`` may be anything)."""
+    ``"networks.mlp"``, or in the engine: ``"fused._matvec_forward"`` (looked up here, not in the
+    notebook, whose ``ad`` may be anything)."""
     if not isinstance(reference, str):
         return reference
     import autodiff_lib
 
-    found = autodiff_lib
-    for part in reference.split("."):
+    first, *rest = reference.split(".")
+    found = getattr(autodiff_lib, first, None)
+    if found is None:  # an engine module's name: the notebooks name them from the package
+        found = getattr(autodiff_lib.engine, first)
+    for part in rest:
         found = getattr(found, part)
     return found
 
 
 def own_work(function, *references):
     """``function`` (the student's), wrapped: while it runs, the library's ``references`` (the
-    functions, or their names in ``autodiff_lib``: ``"gradient_descent"``, ``"networks.mlp"``)
+    functions, or their names in ``autodiff_lib``: ``"gradient_descent"``, ``"networks.mlp"``,
+    ``"fused._matvec_forward"``)
     raise ``LibraryReferenceUsed``; its result is returned through ``plain`` (a generator is
     run to a list first, inside the guard). Wrapping a wrapped function adds references. In a
     graded test cell, what the function changed (a patched ``np.allclose``) is put back
@@ -174,8 +179,8 @@ def plain(value):
     a Python or numpy number or bool, ``None``, a string, a numpy array of numbers, the
     library's Tensor of such an array, an ``OptimizationResult`` of plain fields, or a
     list/tuple/dict of plain values. Anything else raises ``NotAPlainValue``."""
+    from .engine.tensor import Tensor
     from .optimizers import OptimizationResult
-    from .tensor import Tensor
 
     kind = type(value)
     if value is None or kind in _SCALARS or kind is str:

@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .differentiation import value_and_grad
+from .engine.differentiation import value_and_grad
+from .engine.primitives import reshape
+from .engine.registry import flagged
+from .engine.tensor import value_of
 from .metrics import mse
 from .networks import mlp
-from .primitives import reshape
-from .registry import flagged
-from .tensor import value_of
 
 __all__ = ["TrainingRun", "epoch_batches", "flatten", "loss", "train", "unflatten"]
 

@@ -27,11 +27,32 @@ release/ too. The student version carries no jupytext metadata (``StripRunMetada
 the kernel), so it is never paired. The text's header holds only that pairing; the kernel and
 the stored outputs live in the .ipynb.
 
-*The nbgrader metadata is kept whole in the text* (``# %% nbgrader={"grade": true, ...}``), as
-jupytext writes it: the toolbar, jupytext and nbgrader then read and write the same thing, with
-no translation of ours that a save in JupyterLab could bypass. The role reads from its keys:
-``locked`` alone is given code, ``solution`` an answer, ``grade`` with ``points`` tests (and a
-markdown cell with ``grade`` and ``solution`` a written answer).
+*Each cell's nbgrader role is a short header*, jupytext's cell title, so that the text reads
+without JSON: ``# %% given setup`` (read-only code), ``# %% answer gradient_descent`` (an
+answer, autograded), ``# %% tests test_gd (2 points)`` (autograded tests; hidden tests are
+the lines between ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS`` in one),
+``# %% written why_adaptive (1 point) [markdown]`` (an answer graded by hand; ``written`` on
+a code cell too) and ``# %% task ID (N points) [markdown]`` (nbgrader's task). ``ROLES``
+holds each role's flags; reading a text (``read_text``) makes nbgrader's complete metadata
+(schema 3: ``grade``, ``solution``, ``locked``, ``task``, ``grade_id``, ``points`` when
+graded) and writing it (``as_text``) writes the header back; a header that names no role,
+a graded role without points or a grade_id used twice is refused, naming the file and the
+cell. The .ipynb keeps nbgrader's metadata, and no header.
+
+*The headers survive JupyterLab.* The pairing tells jupytext to leave nbgrader's metadata out
+of the text (``cell_metadata_filter`` ``tags,title,-nbgrader``, a form jupytext keeps as it
+is when it reads the text): opening either file, jupytext takes each cell's nbgrader
+metadata from the .ipynb, so the *Create Assignment* toolbar shows the roles; the toolbar
+changes that metadata, and a save writes it to the .ipynb, together with each cell's title
+(the header the text had when it was opened), and the text with that title unchanged. So
+where a cell of a saved .ipynb has the same title as the text, its nbgrader metadata is the
+newer (the toolbar's), and where the title differs, the text was edited since (``read_text``
+with ``saved``); the build then writes the header from the metadata and drops the title
+from the .ipynb. (Where the saved cell has no nbgrader metadata, the toolbar's "-" removed
+it, or the header was written in the text after the last build: build before using the
+toolbar, which shows a role only once the .ipynb holds it.) A text cell with the full form,
+``# %% nbgrader={"grade": true, ...}`` (what jupytext writes without that filter, and what the
+course kept before), is read as it is and rewritten by the build as a header.
 
 What the build checks (``check``), naming the text file to fix: nbgrader's own metadata
 validation; that a heading's stated points ("### Exercise 1 (2 points): ...") are those of its
@@ -47,6 +68,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import nbformat
@@ -57,10 +79,10 @@ except ImportError as error:  # a .venv made before jupytext joined the course e
     raise ImportError(
         "jupytext is missing: run `make .venv/.installed` (or pip install -e '.[course,dev]')"
     ) from error
-from jupytext.combine import combine_inputs_with_outputs
+from jupytext.combine import combine_inputs_with_outputs, map_outputs_to_inputs
 from jupytext.paired_paths import paired_paths
 
-from .cells import CHECK_OUTPUT, GRADING_NOTE, close_visible_tests_suffix
+from .cells import CHECK_OUTPUT, GRADING_NOTE, NBGRADER_SCHEMA_VERSION, close_visible_tests_suffix
 from .points import check_points
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,6 +94,22 @@ FORMATS = {
 # The text's header keeps the pairing only: the kernel and jupytext's format version stay in
 # the .ipynb (no churn when jupytext is upgraded).
 METADATA_FILTER = "-kernelspec,-jupytext.text_representation"
+# An assignment's text has each cell's tags and role header (its title), never nbgrader's
+# metadata: jupytext takes that from the .ipynb (see the module's docstring).
+CELL_FILTER = "tags,title,-nbgrader"
+# nbgrader's roles, as the *Create Assignment* toolbar sets their flags (the others false).
+ROLES = {
+    "given": {"locked": True},  # Read-only
+    "answer": {"solution": True},  # Autograded answer
+    "tests": {"grade": True, "locked": True},  # Autograder tests (with points)
+    "written": {"grade": True, "solution": True},  # Manually graded answer (with points)
+    "task": {"task": True, "locked": True},  # Manually graded task (with points)
+}
+FLAGS = ("grade", "solution", "locked", "task")
+HEADER = re.compile(
+    r"(?P<role>\S+) (?P<grade_id>[\w-]+)(?: \((?P<points>\d+(?:\.\d+)?) points?\))?"
+)
+HEADER_FORMS = "`ROLE ID`, or `ROLE ID (N points)` for tests, written and task"
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 # What a built .ipynb holds besides cells; anything else (widget state, a kernel's
 # language_info, a cell's run times) was left by a run in JupyterLab and is run again.
@@ -116,9 +154,85 @@ def relative(path: Path) -> str:
 
 
 def as_text(nb: nbformat.NotebookNode) -> str:
-    """The text file of a notebook, as jupytext (and so JupyterLab) writes it, with the keys of
-    each metadata dict in sorted order (as in the .ipynb), whatever order a save left them in."""
-    return jupytext.writes(nbformat.reads(nbformat.writes(nb), as_version=4), TEXT_FORMAT)
+    """The text file of a notebook, as jupytext (and so JupyterLab) writes it, each cell's
+    nbgrader metadata written as its role header, and the keys of each metadata dict in sorted
+    order (as in the .ipynb), whatever order a save left them in."""
+    nb = nbformat.reads(nbformat.writes(nb), as_version=4)  # a copy, keys sorted
+    for cell in nb.cells:
+        if "nbgrader" in cell.metadata:  # it wins over a title: see the module's docstring
+            cell.metadata.pop("title", None)
+            header = header_of(cell.metadata.pop("nbgrader"))
+            if header:
+                cell.metadata["title"] = header
+    return jupytext.writes(nb, TEXT_FORMAT)
+
+
+def nbgrader_of(header: str, where: str) -> dict:
+    """nbgrader's complete metadata (schema 3) for a role header: ``tests test_gd (2 points)``
+    gives ``{"grade": True, "grade_id": "test_gd", "locked": True, "points": 2, ...}``."""
+    role = header.split(" ", 1)[0]
+    if role not in ROLES:
+        raise ValueError(
+            f"{where}: unknown role {role!r}; a header names one of {', '.join(ROLES)}: "
+            f"{HEADER_FORMS}"
+        )
+    match = HEADER.fullmatch(header)
+    if not match:
+        raise ValueError(f"{where}: write the header as {HEADER_FORMS} (ID: letters, digits, _ -)")
+    flags = {flag: False for flag in FLAGS} | ROLES[role]
+    graded = flags["grade"] or flags["task"]
+    if graded and match["points"] is None:
+        raise ValueError(f"{where}: {role} cells state their points: `{role} ID (N points)`")
+    if not graded and match["points"] is not None:
+        raise ValueError(f"{where}: {role} cells have no points: `{role} ID`")
+    meta = {"schema_version": NBGRADER_SCHEMA_VERSION, "grade_id": match["grade_id"], **flags}
+    if graded:
+        points = match["points"]
+        meta["points"] = float(points) if "." in points else int(points)  # as it was stored
+    return meta
+
+
+def header_of(meta: dict) -> str | None:
+    """The role header of a cell's nbgrader metadata (``nbgrader_of`` reads it back); None
+    where the flags are those of no role (all false: an ordinary cell)."""
+    flags = {flag: bool(meta.get(flag)) for flag in FLAGS}
+    for role, set_flags in ROLES.items():
+        if flags == {flag: False for flag in FLAGS} | set_flags:
+            header = f"{role} {meta.get('grade_id')}"
+            if (flags["grade"] or flags["task"]) and "points" in meta:
+                points = meta["points"]
+                header += f" ({points} point{'' if points == 1 else 's'})"
+            return header
+    return None
+
+
+def read_text(text: Path, saved: nbformat.NotebookNode | None = None) -> nbformat.NotebookNode:
+    """The notebook a text file holds, each role header made into nbgrader's metadata (a full
+    ``nbgrader={...}`` header is kept as it is). ``saved``: the paired .ipynb; where it was
+    saved in JupyterLab, a cell whose title is still the text's header keeps the .ipynb's
+    nbgrader metadata (the toolbar's, newer than the header; see the module's docstring)."""
+    nb = jupytext.read(text, fmt=TEXT_FORMAT)
+    if is_lecture(text):
+        return nb
+    titled = saved is not None and any("title" in c.metadata for c in saved.cells)
+    matches = map_outputs_to_inputs(nb.cells, saved.cells) if titled else [None] * len(nb.cells)
+    used = {}
+    for number, (cell, match) in enumerate(zip(nb.cells, matches), 1):
+        title = cell.metadata.pop("title", None)
+        where = f"{relative(text)}, cell {number}" + (f" (`# %% {title}`)" if title else "")
+        if "nbgrader" in cell.metadata:
+            pass  # the full form, as a save through jupytext without our filter writes it
+        elif match is not None and saved.cells[match].metadata.get("title") == title:
+            if "nbgrader" in saved.cells[match].metadata:  # as the toolbar left it
+                cell.metadata["nbgrader"] = saved.cells[match].metadata["nbgrader"]
+        elif title is not None:
+            cell.metadata["nbgrader"] = nbgrader_of(title, where)
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in used:
+            raise ValueError(f"{where}: cell {used[grade_id]} has the id {grade_id} too")
+        if grade_id is not None:
+            used[grade_id] = number
+    return nb
 
 
 def agree(nb: nbformat.NotebookNode, text: Path) -> bool:
@@ -135,6 +249,8 @@ def outputs_of(nb: nbformat.NotebookNode) -> str:
 def pair_metadata(nb: nbformat.NotebookNode, folder: str) -> None:
     """Pair ``nb`` the course's way (in place): jupytext's formats and filter, the kernel."""
     jupytext_metadata = {"formats": FORMATS[folder], "notebook_metadata_filter": METADATA_FILTER}
+    if folder == "assignments":
+        jupytext_metadata["cell_metadata_filter"] = CELL_FILTER
     nb.metadata["jupytext"] = jupytext_metadata
     nb.metadata.setdefault("kernelspec", dict(KERNELSPEC))
     nb.metadata["language_info"] = {"name": "python"}
@@ -174,20 +290,29 @@ def status(text: Path) -> str:
 
 
 def read(text: Path, from_text: bool = False) -> tuple[nbformat.NotebookNode, Path]:
-    """The notebook of a pair, and the file its cells were taken from: the text, unless the
-    .ipynb was saved after it (jupytext's rule) and ``from_text`` is false (after a git merge,
-    when the text was merged and the .ipynb taken from one side); outputs always come from
-    the .ipynb."""
+    """The notebook of a pair, with nbgrader's complete metadata, and the file its cells were
+    taken from: the text, unless the .ipynb was saved after it (jupytext's rule) and
+    ``from_text`` is false (after a git merge, when the text was merged and the .ipynb taken
+    from one side); outputs always come from the .ipynb."""
     notebook = notebook_of(text)
-    text_nb = jupytext.read(text, fmt=TEXT_FORMAT)
     if not notebook.exists():
+        text_nb = read_text(text)
         pair_metadata(text_nb, kind(text))
         return text_nb, text
     stored = nbformat.read(notebook, as_version=4)
     newer = notebook.stat().st_mtime > text.stat().st_mtime
     if agree(stored, text) or (newer and not from_text):
         return stored, notebook
-    return combine_inputs_with_outputs(text_nb, stored, fmt=TEXT_FORMAT), text
+    text_nb = read_text(text, saved=stored)
+    roles = [cell.metadata.get("nbgrader") for cell in text_nb.cells]
+    nb = combine_inputs_with_outputs(text_nb, stored, fmt=TEXT_FORMAT)
+    if not is_lecture(text):
+        for cell, role in zip(nb.cells, roles):  # as read_text decided, not the .ipynb's
+            cell.metadata.pop("nbgrader", None)
+            cell.metadata.pop("title", None)
+            if role:
+                cell.metadata["nbgrader"] = role
+    return nb, text
 
 
 def check(nb: nbformat.NotebookNode, where: str, lecture: bool) -> None:
@@ -206,6 +331,18 @@ def check(nb: nbformat.NotebookNode, where: str, lecture: bool) -> None:
         MetadataValidator().validate_nb(nb)
     except ValidationError as error:
         raise ValueError(f"{where}: nbgrader refuses its metadata: {error}") from None
+    for number, cell in enumerate(nb.cells, 1):
+        meta = cell.metadata.get("nbgrader")
+        if meta is None or not any(meta.get(flag) for flag in FLAGS):
+            continue
+        header = header_of(meta)
+        if header is None:
+            flags = ", ".join(flag for flag in FLAGS if meta.get(flag))
+            raise ValueError(
+                f"{where}, cell {number} ({meta.get('grade_id')}): nbgrader's flags {flags} "
+                f"are those of no role; choose one of the toolbar's ({', '.join(ROLES)})"
+            )
+        nbgrader_of(header, f"{where}, cell {number} (`# %% {header}`)")
     check_points(nb.cells, where)
     prose = " ".join(" ".join(c.source.split()) for c in nb.cells if c.cell_type == "markdown")
     if " ".join(GRADING_NOTE.split()) not in prose:
@@ -232,13 +369,17 @@ def write(text: Path, force: bool = False, from_text: bool = False) -> str:
     state = status(text)
     if state == "up to date" and not force:
         return f"{relative(text)}: up to date"
-    nb, taken = read(text, from_text)
     lecture = is_lecture(text)
     where = relative(text)
     try:
+        nb, taken = read(text, from_text)
         check(nb, where, lecture)
     except ValueError as error:
         raise SystemExit(str(error)) from None
+    for cell in nb.cells:  # as the header states it: nothing the text cannot hold
+        header = header_of(cell.metadata.pop("nbgrader", {}))
+        if header:
+            cell.metadata["nbgrader"] = nbgrader_of(header, where)
     pair_metadata(nb, kind(text))
     for cell in nb.cells:  # graded cells keep their grade_id as their id
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")

@@ -153,7 +153,7 @@ plt.show()
 # The forward computation runs along the arrows, left to right. Differentiation runs
 # against them: each arrow carries a differential backwards, and a node with two
 # outgoing arrows ($x_1$ feeds both `multiply` and `sin`) receives the *sum* of what
-# comes back along them. Each rule is one line of `autodiff_lib/primitives.py`,
+# comes back along them. Each rule is one line of `autodiff_lib/engine/primitives.py`,
 # written as data beside its primitive:
 
 # %%
@@ -338,7 +338,7 @@ print(f"kept: dual numbers 1 pair; reverse mode {len(ad.topological_order(y))} n
 # %% [markdown]
 # The library's forward mode, `ad.jvp(f, x, v)`, returns $f(x)$ and $Jv$. It walks
 # the recorded graph in the order the values were computed, with one table of
-# tangent rules keyed by primitive (`autodiff_lib/forward.py`, the mirror of the
+# tangent rules keyed by primitive (`autodiff_lib/engine/forward.py`, the mirror of the
 # VJPs; a primitive without an entry gets one derived from its VJP, which is linear
 # in the cotangent). It walks a graph rather than carrying pairs so that it can also
 # run over a *recorded gradient*: that gives the Hessian-vector products of
@@ -642,7 +642,7 @@ except ad.GradientCheckError as error:
 #
 # A formula can be right on paper and wrong in floating point, and so can its
 # derivative. Four cases every AD user meets, and what the library gives for each
-# (`autodiff_lib/stable.py`, and `log1p`/`expm1` among the primitives).
+# (`autodiff_lib/engine/stable.py`, and `log1p`/`expm1` among the primitives).
 #
 # **log-sum-exp and softmax.** $\log \sum_i e^{x_i}$ overflows as soon as some
 # $x_i > 709$ ($e^{710}$ is infinite in float64). Shifting by the largest entry $m$

@@ -75,7 +75,7 @@ def excerpt(path, start, last):
 
 # %% tags=["nbval-check-output"]
 for module, reason in porting.NOT_PORTED.items():
-    print(f"{module:<12} {reason}")
+    print(f"{module:<18} {reason}")
 
 # %%
 usage = porting.numpy_usage()

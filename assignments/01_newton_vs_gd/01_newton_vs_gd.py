@@ -1,6 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
+#     cell_metadata_filter: tags,title,-nbgrader
 #     formats: source///ipynb,assignments///py:percent
 #     notebook_metadata_filter: -kernelspec,-jupytext.text_representation
 # ---
@@ -25,7 +26,7 @@
 # notebook top to bottom (*Kernel → Restart Kernel and Run All Cells*) before you
 # submit.
 
-# %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% given setup
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -54,7 +55,7 @@ np.set_printoptions(precision=4, suppress=True)
 # library's own functions (`0.5 * ad.sum(d * ad.matmul(A, d))` with $d = x - x^\star$),
 # so `ad.grad` and `ad.hessian` can differentiate it.
 
-# %% nbgrader={"grade": false, "grade_id": "landscape", "locked": true, "schema_version": 3, "solution": false, "task": false} tags=["nbval-check-output"]
+# %% given landscape tags=["nbval-check-output"]
 A = np.array([[10.0, 4.0],
               [4.0, 1.8]])
 x_star = np.array([1.0, -1.0])
@@ -170,7 +171,7 @@ for c in [0.1, 1.0, 10.0]:
 #
 # Write `next_step_size`, which returns the step size for the next step.
 
-# %% nbgrader={"grade": false, "grade_id": "next_step_size", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% answer next_step_size
 def next_step_size(step_size, improved, grow=1.2, shrink=0.5):
     """The step size after one step of the bold driver.
 
@@ -182,7 +183,7 @@ def next_step_size(step_size, improved, grow=1.2, shrink=0.5):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_next_step_size", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% tests test_next_step_size (1 point)
 from autodiff_lib.testing import own_work  # what you return must be a plain number
 next_step_size = own_work(next_step_size)
 assert next_step_size(0.1, True) == 0.1 * 1.2
@@ -229,7 +230,7 @@ assert next_step_size(1.0, np.float64(0.5) < 1.0) == 1.2, \
 # `ad.gradient_descent` may not be used in it (in the tests, it raises when your
 # function calls it).
 
-# %% nbgrader={"grade": false, "grade_id": "gradient_descent", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% answer gradient_descent
 def gradient_descent(f, x0, step_size=0.01, tol=1e-6, max_steps=10_000,
                      grow=1.2, shrink=0.5):
     """Minimize f from x0 by gradient descent with the bold-driver step size."""
@@ -262,7 +263,7 @@ def gradient_descent(f, x0, step_size=0.01, tol=1e-6, max_steps=10_000,
 # kind: other dimensions, ill-conditioned quadratics, a step size that must adapt,
 # and the stopping rules.
 
-# %% nbgrader={"grade": true, "grade_id": "test_gradient_descent_2d", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% tests test_gradient_descent_2d (1 point)
 # Your own gradient descent: in every test of it, the library's ad.gradient_descent
 # raises if your function calls it, and it must return a plain OptimizationResult.
 from autodiff_lib.testing import own_work
@@ -286,7 +287,7 @@ assert same_path, (
     "(x stays where it was) and eta shrinks")
 print(f"converged in {n} steps")
 
-# %% nbgrader={"grade": true, "grade_id": "test_gradient_descent_dimensions", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% tests test_gradient_descent_dimensions (1 point)
 from autodiff_lib.testing import own_work  # the library's gradient_descent raises
 gradient_descent = own_work(gradient_descent, "gradient_descent")
 # One variable here; hidden tests: quadratics in 1, 5 and 20 variables.
@@ -307,7 +308,7 @@ for n, seed in [(1, 11), (5, 12), (20, 13)]:
         f"with {n} variables, reports convergence although |grad f(x)| > tol"
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": true, "grade_id": "test_gradient_descent_ill_conditioned", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% tests test_gradient_descent_ill_conditioned (1 point)
 from autodiff_lib.testing import own_work  # the library's gradient_descent raises
 gradient_descent = own_work(gradient_descent, "gradient_descent")
 # Condition number 100 here; hidden tests: more ill-conditioned quadratics.
@@ -330,7 +331,7 @@ for condition, seed in [(100.0, 21), (300.0, 22)]:
         f"at condition number {condition:g}, reports convergence but |grad f(x)| > tol"
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": true, "grade_id": "test_gradient_descent_adapts", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% tests test_gradient_descent_adapts (1 point)
 from autodiff_lib.testing import own_work  # the library's gradient_descent raises
 gradient_descent = own_work(gradient_descent, "gradient_descent")
 # A step size far too large here; hidden tests: the step size grows and shrinks.
@@ -359,7 +360,7 @@ assert np.allclose(ratios[~improved], 0.1), \
     "after a step that did not lower the loss, the step size must be times `shrink`"
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": true, "grade_id": "test_gradient_descent_stops", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% tests test_gradient_descent_stops (1 point)
 from autodiff_lib.testing import own_work  # the library's gradient_descent raises
 gradient_descent = own_work(gradient_descent, "gradient_descent")
 # A step budget here; hidden tests: stops as soon as |grad f| <= tol, and in budget.
@@ -392,7 +393,7 @@ print('These visible tests passed. They are not your grade: when your notebook i
 # and why is an adaptive step size needed, although a well-tuned fixed step converges
 # as fast? Use what you saw in the runs above.
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "fixed_vs_adaptive", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# %% written fixed_vs_adaptive (2 points) [markdown]
 # ### BEGIN SOLUTION
 # A fixed step size must suit the steepest direction: on a quadratic each step
 # multiplies the error along an eigenvector of $A$ by $(1 - \eta\lambda_i)$, so the

@@ -1,6 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
+#     cell_metadata_filter: tags,title,-nbgrader
 #     formats: source///ipynb,assignments///py:percent
 #     notebook_metadata_filter: -kernelspec,-jupytext.text_representation
 # ---
@@ -24,7 +25,7 @@
 # notebook top to bottom (*Kernel → Restart Kernel and Run All Cells*) before you
 # submit.
 
-# %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% given setup
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -75,7 +76,7 @@ np.set_printoptions(precision=4, suppress=True)
 # `ad.logcosh`, which never overflows; write $f$ from `ad.log` and `ad.cosh` here: the
 # notebook shows below what the overflow does.)
 
-# %% nbgrader={"grade": false, "grade_id": "log_cosh_landscape", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% answer log_cosh_landscape
 def log_cosh_landscape(M, x_star):
     """f(x) = sum_i log cosh(u_i) with u = M (x - x_star), for a vector x."""
     ### BEGIN SOLUTION
@@ -90,7 +91,7 @@ def log_cosh_landscape(M, x_star):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_log_cosh_values", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% tests test_log_cosh_values (1 point)
 # Values: here with M = I in two variables; hidden tests: other M, x_star and points.
 f_identity = log_cosh_landscape(np.eye(2), np.zeros(2))
 assert np.isclose(float(f_identity(np.zeros(2))), 0.0), "f(x_star) must be 0"
@@ -119,7 +120,7 @@ assert np.isclose(float(f_o(np.array([1.5, 0.0]))),
     "u must be M @ (x - x_star): the matrix is applied from the left"
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": true, "grade_id": "test_log_cosh_derivatives", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% tests test_log_cosh_derivatives (1 point)
 # Derivatives: at the minimum, the Hessian is M^T M; hidden tests: gradient and
 # Hessian at points you do not see.
 M_d = np.array([[1.0, 2.0], [0.0, 1.0]])
@@ -154,7 +155,7 @@ for n in [2, 5]:
 # $x^\star = (1, -1)$, and three starting points. The last column says how far out each
 # start lies in $u = M(x - x^\star)$: well past the parabolic middle of log-cosh.
 
-# %% nbgrader={"grade": false, "grade_id": "landscape", "locked": true, "schema_version": 3, "solution": false, "task": false} tags=["nbval-check-output"]
+# %% given landscape tags=["nbval-check-output"]
 M = np.array([[1.5, 0.5],
               [-0.5, 1.0]])
 x_star = np.array([1.0, -1.0])
@@ -192,7 +193,7 @@ for x0 in starts:
 # the loss is no longer a finite number, it stops quietly there, so that we can look
 # at the path.
 
-# %% nbgrader={"grade": false, "grade_id": "undamped_newton", "locked": true, "schema_version": 3, "solution": false, "task": false} tags=["nbval-check-output"]
+# %% given undamped_newton tags=["nbval-check-output"]
 def undamped_newton(f, x0, max_steps=20, tol=1e-6):
     """Full Newton steps x <- x - H(x)^-1 grad f(x) from x0, recorded until
     |grad f| <= tol, max_steps, or a point where f or its derivatives overflow."""
@@ -334,7 +335,7 @@ for eta in [0.5, 0.1, 0.02, 0.001]:
 # Write the loop yourself: the library's `ad.newton` may not be used in it (in the
 # tests, it raises when your function calls it).
 
-# %% nbgrader={"grade": false, "grade_id": "damped_newton", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% answer damped_newton
 def damped_newton(f, x0, tol=1e-6, max_steps=100, max_halvings=50):
     """Minimize f from x0 by Newton's method with a backtracking line search."""
     value_and_grad_f = ad.value_and_grad(f)
@@ -372,14 +373,14 @@ def damped_newton(f, x0, tol=1e-6, max_steps=100, max_halvings=50):
 # Newton maps $u$ to $-u^3$ on it), so that they do not depend on your answer to
 # Exercise 1.
 
-# %% nbgrader={"grade": false, "grade_id": "pseudo_huber", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% given pseudo_huber
 def pseudo_huber(M, x_star):
     """f(x) = sum_i sqrt(1 + u_i^2), u = M (x - x_star): minimum n at x_star."""
     M, x_star = np.array(M, dtype=float), np.array(x_star, dtype=float)
     return lambda x: ad.sum(ad.sqrt(1.0 + ad.matmul(M, x - x_star) ** 2))
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_damped_newton_converges", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% tests test_damped_newton_converges (1 point)
 # Your own Newton's method: in every test of it, the library's ad.newton raises if your
 # function calls it, and it must return a plain OptimizationResult.
 from autodiff_lib.testing import own_work
@@ -419,7 +420,7 @@ for make in [pseudo_huber, hidden_log_cosh]:
                 "reports convergence although |grad f| > tol"
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": true, "grade_id": "test_damped_newton_step_sizes", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% tests test_damped_newton_step_sizes (1 point)
 from autodiff_lib.testing import own_work  # the library's newton raises in yours
 damped_newton = own_work(damped_newton, "newton")
 # Step sizes: 1, 1/2, 1/4, ... and the loss goes down every step; hidden tests:
@@ -469,7 +470,7 @@ assert r.steps == 1 and r.step_sizes[0] == 1.0 and r.converged, \
     "on an exact quadratic, the full Newton step must be taken: one step, step size 1"
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": true, "grade_id": "test_damped_newton_stops", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% tests test_damped_newton_stops (1 point)
 from autodiff_lib.testing import own_work  # the library's newton raises in yours
 damped_newton = own_work(damped_newton, "newton")
 # Starting at the minimum, no step; hidden tests: stops at tol and after max_steps.
@@ -503,7 +504,7 @@ print('These visible tests passed. They are not your grade: when your notebook i
 # Why is a fixed step size (damping) not enough here, and why does the line search not
 # cost Newton its fast convergence near the minimum?
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "why_a_step_size", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# %% written why_a_step_size (2 points) [markdown]
 # ### BEGIN SOLUTION
 # Newton's method jumps to the minimum of the quadratic model of $f$ at the current
 # point. On a quadratic the model is $f$ itself, so the full step lands on the minimum

@@ -1,6 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
+#     cell_metadata_filter: tags,title,-nbgrader
 #     formats: source///ipynb,assignments///py:percent
 #     notebook_metadata_filter: -kernelspec,-jupytext.text_representation
 # ---
@@ -31,7 +32,7 @@
 # another. Run the notebook top to bottom (*Kernel → Restart Kernel and Run All
 # Cells*) before you submit.
 
-# %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% given setup
 import time
 
 import matplotlib.pyplot as plt
@@ -59,7 +60,7 @@ np.set_printoptions(precision=4, suppress=True)
 # beyond anyone's reach: even the true weights do not fit the samples exactly.
 # One input and one output keep the function easy to plot.
 
-# %% nbgrader={"grade": false, "grade_id": "data", "locked": true, "schema_version": 3, "solution": false, "task": false} tags=["nbval-check-output"]
+# %% given data tags=["nbval-check-output"]
 SIZES = [1, 8, 8, 1]  # 1 input, two hidden layers of 8 tanh units, 1 output
 data = teacher_student(SIZES, n_samples=200, noise=0.1, seed=2)
 x, y = data.x, data.y  # the samples, one per row: shapes (200, 1) and (200, 1)
@@ -89,7 +90,7 @@ plt.show()
 # random weights: each $W_k$ with entries of standard deviation $1/\sqrt{n_{k-1}}$,
 # so that every layer's pre-activations keep a similar size, and zero biases.
 
-# %% nbgrader={"grade": false, "grade_id": "params", "locked": true, "schema_version": 3, "solution": false, "task": false} tags=["nbval-check-output"]
+# %% given params tags=["nbval-check-output"]
 params = init_mlp(SIZES, seed=0)
 for k in range(0, len(params), 2):
     print(f"layer {k // 2 + 1}: W {params[k].shape}, b {params[k + 1].shape}")
@@ -107,7 +108,7 @@ print("number of weights:", sum(p.size for p in params))
 # `training.train`): they may not be used in your answers, and the tests make them
 # raise when your functions call them.
 
-# %% nbgrader={"grade": false, "grade_id": "forward", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% answer forward
 def forward(params, x):
     """The MLP's output for inputs x of shape (n, n_0)."""
     ### BEGIN SOLUTION
@@ -122,7 +123,7 @@ def forward(params, x):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_forward_values", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% tests test_forward_values (1 point)
 # Your own code: while yours runs in these tests, the library's version of each exercise
 # (here autodiff_lib.networks.mlp) raises; what you return must be plain arrays.
 from autodiff_lib.testing import own_work
@@ -161,7 +162,7 @@ for sizes in [[3, 5, 2], [2, 4, 4, 4, 3], [4, 1], [1, 8, 8, 1]]:
         f"wrong output for layer sizes {sizes} (tanh after every layer but the last?)"
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": true, "grade_id": "test_forward_gradient", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% tests test_forward_gradient (1 point)
 from autodiff_lib.testing import own_work  # the library's mlp raises in your forward
 forward = own_work(forward, "networks.mlp")
 # autodiff_lib can differentiate it: one gradient per weight array; hidden tests
@@ -208,7 +209,7 @@ for sizes in [[2, 3, 1], [3, 4, 4, 2]]:
 # a word. (`np.shape` gives the shape of an array and of the library's Tensors alike;
 # `autodiff_lib.metrics.mse` refuses the same way.)
 
-# %% nbgrader={"grade": false, "grade_id": "mse", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% answer mse
 def mse(prediction, target):
     """Mean squared error between two arrays of the same shape."""
     ### BEGIN SOLUTION
@@ -219,7 +220,7 @@ def mse(prediction, target):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_mse", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% tests test_mse (1 point)
 from autodiff_lib.testing import own_work  # the library's metrics.mse raises in yours
 mse = own_work(mse, "metrics.mse")
 # A small case by hand; hidden tests: other shapes, and its gradient.
@@ -258,7 +259,7 @@ for shape in [(7, 1), (5, 3), (4,)]:
 # expected to do better on average than the truth, whose loss is about the variance
 # of the noise, $0.1^2$.
 
-# %% nbgrader={"grade": false, "grade_id": "loss", "locked": true, "schema_version": 3, "solution": false, "task": false} tags=["nbval-check-output"]
+# %% given loss tags=["nbval-check-output"]
 def loss(params, x, y):
     """The MSE of the network with weights params on the samples (x, y)."""
     return mse(forward(params, x), y)
@@ -292,7 +293,7 @@ print(f"loss {float(value):.4f}; gradient shapes:", [g.shape for g in grads])
 # updated arrays and leaves `params` as it was (no in-place `-=`: the caller may
 # still need the old weights).
 
-# %% nbgrader={"grade": false, "grade_id": "gradient_step", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% answer gradient_step
 def gradient_step(params, grads, step_size):
     """One gradient-descent step: a new list of arrays."""
     ### BEGIN SOLUTION
@@ -300,7 +301,7 @@ def gradient_step(params, grads, step_size):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_gradient_step", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% tests test_gradient_step (1 point)
 from autodiff_lib.testing import own_work  # what you return must be plain arrays
 gradient_step = own_work(gradient_step)
 # Two arrays by hand; hidden tests: any number of arrays, the inputs left unchanged.
@@ -348,7 +349,7 @@ for count in [1, 4, 7]:
 # all the samples, shuffled like any other (`autodiff_lib.training.epoch_batches`
 # does the same).
 
-# %% nbgrader={"grade": false, "grade_id": "minibatches", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% answer minibatches
 def minibatches(n_samples, batch_size, rng):
     """One epoch: a list of index arrays, in random order."""
     ### BEGIN SOLUTION
@@ -358,7 +359,7 @@ def minibatches(n_samples, batch_size, rng):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_minibatches_cover_every_sample", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% tests test_minibatches_cover_every_sample (1 point)
 from autodiff_lib.testing import own_work  # the library's epoch_batches raises in yours
 minibatches = own_work(minibatches, "training.epoch_batches")
 # Ten samples in batches of four; hidden tests: other sizes, every sample exactly once.
@@ -388,7 +389,7 @@ for n, size in [(7, 7), (7, 10), (100, 32), (1, 1), (64, 8)]:
         f"{n} samples in batches of {size}: every sample must appear exactly once"
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": true, "grade_id": "test_minibatches_shuffle", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% tests test_minibatches_shuffle (1 point)
 from autodiff_lib.testing import own_work  # the library's epoch_batches raises in yours
 minibatches = own_work(minibatches, "training.epoch_batches")
 # Shuffled by the generator; hidden tests: a new order each epoch, the same for a seed.
@@ -420,7 +421,7 @@ assert not np.array_equal(first, second), \
 # Complete the loop with `minibatches(len(x), batch_size, rng)`,
 # `value_and_grad_loss` and `gradient_step`.
 
-# %% nbgrader={"grade": false, "grade_id": "train", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% answer train
 def train(params, x, y, epochs=1000, batch_size=20, step_size=0.05, seed=0,
           progress=True):
     """Mini-batch gradient descent on the loss; returns the trained weights and the
@@ -440,7 +441,7 @@ def train(params, x, y, epochs=1000, batch_size=20, step_size=0.05, seed=0,
     return params, np.array(losses)
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_train", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% tests test_train (2 points)
 from autodiff_lib.testing import own_work  # the library's train raises in yours
 train = own_work(train, "training.train")
 # The loop alone: stand-ins replace your forward, mse, gradient_step and minibatches
@@ -671,7 +672,7 @@ print(f"loss {half_losses[-1]:.3f}")
 # network stay identical? What does this say about how the initial weights must be
 # chosen?
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "why_random_weights", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# %% written why_random_weights (2 points) [markdown]
 # ### BEGIN SOLUTION
 # With all weights zero, every hidden pre-activation is $0$ and $\tanh 0 = 0$, so
 # every hidden unit outputs $0$. The gradient of the loss with respect to the last

@@ -1,6 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
+#     cell_metadata_filter: tags,title,-nbgrader
 #     formats: source///ipynb,assignments///py:percent
 #     notebook_metadata_filter: -kernelspec,-jupytext.text_representation
 # ---
@@ -30,7 +31,7 @@
 # notebook top to bottom (*Kernel → Restart Kernel and Run All Cells*) before you
 # submit.
 
-# %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% given setup
 import os
 
 # One BLAS thread, set before numpy loads: the generic composition runs on one core,
@@ -64,7 +65,7 @@ np.set_printoptions(precision=4, suppress=True)
 # evaluates (one for every input of every node that is a variable), and
 # `graph_floats(y)` adds up the sizes of the arrays its nodes hold.
 
-# %% nbgrader={"grade": false, "grade_id": "graph_helpers", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% given graph_helpers
 def generic_matvec(A, x):
     """A @ x from generic primitives: a broadcast product, then a sum."""
     return ad.sum(A * x[..., None, :], axis=-1)
@@ -127,7 +128,7 @@ print("rules:", rules_in_backward(y), "  floats in the graph:", graph_floats(y))
 # it may not be used in your answers to this exercise and the next, and the tests
 # make it raise when your functions call it.
 
-# %% nbgrader={"grade": false, "grade_id": "my_matvec", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% answer my_matvec
 def matvec_forward(A, x):
     """A @ x for a matrix A of shape (m, n) and a vector x of shape (n,)."""
     ### BEGIN SOLUTION
@@ -145,7 +146,7 @@ def matvec_rule(g, ans, A, x):
 my_matvec = ad.primitive(matvec_forward, "my_matvec")
 ad.defvjp(my_matvec, None, matvec_rule)  # A: a constant, no rule; x: matvec_rule
 
-# %% nbgrader={"grade": true, "grade_id": "test_my_matvec", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% tests test_my_matvec (2 points)
 # Your own operator: while your functions run in these tests, the library's ad.matvec
 # raises; my_matvec is registered again from them, as in your cell.
 from autodiff_lib.testing import own_work
@@ -220,7 +221,7 @@ print("equals A:", np.allclose(J, A_square), "  equals A transposed:",
 # row of `g`, whatever the number of leading axes. From then on `jacobian`,
 # `hessian` and derivatives of any order work.
 
-# %% nbgrader={"grade": false, "grade_id": "batched_matvec", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% answer batched_matvec
 def batched_matvec_forward(A, x):
     """A @ v for every vector v in the last axis of x: (..., n) gives (..., m)."""
     ### BEGIN SOLUTION
@@ -231,7 +232,7 @@ def batched_matvec_forward(A, x):
 my_matvec = ad.primitive(batched_matvec_forward, "my_matvec")
 ad.defvjp(my_matvec, None, matvec_rule)
 
-# %% nbgrader={"grade": true, "grade_id": "test_batched_values", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% tests test_batched_values (1 point)
 from autodiff_lib.testing import own_work  # the library's ad.matvec raises in yours
 batched_matvec_forward = own_work(batched_matvec_forward, "matvec",
                                   "fused._matvec_forward")
@@ -265,7 +266,7 @@ for shape in [(3,), (1, 3), (6, 3), (2, 5, 3)]:
 # of batches, Hessians, third derivatives, each against the generic composition and
 # against central differences (`ad.check_grad`).
 
-# %% nbgrader={"grade": true, "grade_id": "test_batched_derivatives", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% tests test_batched_derivatives (2 points)
 f = lambda x: ad.sum(ad.tanh(my_matvec(A, x)) ** 2)
 ad.check_grad(f, X0, order=2)  # raises an error with the details if a derivative is off
 ### BEGIN HIDDEN TESTS
@@ -304,7 +305,7 @@ assert np.allclose(ad.grad(fused_h)(X_h),
 # We differentiate $\sum \tanh(Ax)$ for a batch of $B = 32$ vectors through both
 # operators, with square matrices of growing size $n$.
 
-# %% nbgrader={"grade": false, "grade_id": "count_matvec", "locked": true, "schema_version": 3, "solution": false, "task": false} tags=["nbval-check-output"]
+# %% given count_matvec tags=["nbval-check-output"]
 sizes = [16, 32, 64, 128, 256]
 batch = 32
 operators = {"generic": generic_matvec, "fused": my_matvec}
@@ -386,7 +387,7 @@ plt.show()
 # *variable* by default: the batches arrive as variables, `X` with the graph of the
 # standardization behind it.
 
-# %% nbgrader={"grade": false, "grade_id": "loader", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% given loader
 def load_batch(batch_size, n_features, seed=0):
     """A batch (X, y) as the loader delivers it: standardized features and
     noisy linear targets, as Tensors (variables; X with the graph behind it)."""
@@ -431,7 +432,7 @@ print("the gradient comes back as:", type(gradient).__name__)
 # evaluates a rule only for inputs that are variables, so nothing behind a constant
 # is visited.
 
-# %% nbgrader={"grade": false, "grade_id": "constant_data_loss", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% answer constant_data_loss
 def constant_data_loss(w, X, y):
     """Mean squared error of the linear model X @ w; the data marked constant."""
     ### BEGIN SOLUTION
@@ -441,7 +442,7 @@ def constant_data_loss(w, X, y):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_constant_data_loss", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% tests test_constant_data_loss (2 points)
 value_c, gradient_c = ad.value_and_grad(constant_data_loss)(w, X, y)
 assert np.isclose(ad.value_of(value_c), ad.value_of(value)), \
     "the loss differs from data_loss"
@@ -479,7 +480,7 @@ print('These visible tests passed. They are not your grade: when your notebook i
 # Both tricks together: the product $Xw$ is a constant matrix times a vector, the job
 # of your fused operator (with the data as the constant matrix).
 
-# %% nbgrader={"grade": false, "grade_id": "fused_loss", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% given fused_loss
 def fused_loss(w, X, y):
     """constant_data_loss with the product X @ w done by the fused operator."""
     residual = my_matvec(ad.constant(X), w) - ad.constant(y)
@@ -499,7 +500,7 @@ losses = {"data as loaded": data_loss, "constant data": constant_data_loss,
 # product, however you marked the data in Exercise 3. The counts are the same on
 # every machine; the times are not, and the fused column's lead in them is small.
 
-# %% nbgrader={"grade": false, "grade_id": "count_training_step", "locked": true, "schema_version": 3, "solution": false, "task": false} tags=["nbval-check-output"]
+# %% given count_training_step tags=["nbval-check-output"]
 def training_step(loss, w, X, y, step_size=0.1):
     """One step of gradient descent on loss(w, X, y); the new w and the loss."""
     value, gradient = ad.value_and_grad(loss)(w, X, y)
@@ -572,7 +573,7 @@ for name in ["constant data", "constant data, fused"]:
 # example you found** (a function or class, with where you found it: documentation
 # page or source file) and explain what it saves, in the terms of this notebook.
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "real_libraries", "locked": false, "points": 3, "schema_version": 3, "solution": true, "task": false}
+# %% written real_libraries (3 points) [markdown]
 # ### BEGIN SOLUTION
 # *Constants.* PyTorch tensors are constant unless created with
 # `requires_grad=True` (parameters of `nn.Module`s are variables), and

@@ -1,6 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
+#     cell_metadata_filter: tags,title,-nbgrader
 #     formats: source///ipynb,assignments///py:percent
 #     notebook_metadata_filter: -kernelspec,-jupytext.text_representation
 # ---
@@ -25,7 +26,7 @@
 # notebook top to bottom (*Kernel → Restart Kernel and Run All Cells*) before you
 # submit.
 
-# %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% given setup
 import gc
 import sys
 import time
@@ -91,7 +92,7 @@ for node in graph:
 # where rules run, so the count measures the work of any version of the chain rule
 # built on it.
 
-# %% nbgrader={"grade": false, "grade_id": "chain_rule", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% given chain_rule
 def users_of(y):
     """For each node y depends on (by seq): the edges (c, rule) to its users c."""
     graph = ad.topological_order(y)
@@ -141,7 +142,7 @@ print(f"textbook: {gradient:.6f} ({rules} rules)   ad.grad: {ad.grad(f)(0.5):.6f
 # the number of paths from $x_0$ to $x_k$ doubles with every level: $2^k$ paths. The
 # textbook recursion walks each of them, and re-walks the shared rest of every path.
 
-# %% nbgrader={"grade": false, "grade_id": "chain", "locked": true, "schema_version": 3, "solution": false, "task": false} tags=["nbval-check-output"]
+# %% given chain tags=["nbval-check-output"]
 def chain(x, depth):
     """x_{k+1} = tanh(x_k) * x_k, repeated depth times: shared subexpressions."""
     for _ in range(depth):
@@ -181,7 +182,7 @@ for depth in [1, 2, 3, 4, 5, 10]:
 # in `cached_chain_rule` or `cached_grad` (in the tests, it raises when your
 # functions call it).
 
-# %% nbgrader={"grade": false, "grade_id": "cached_chain_rule", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% answer cached_chain_rule
 def cached_chain_rule(y, x, users, counts, cache):
     """dy/dx for a scalar y, computing each dy/dc at most once (kept in cache)."""
     ### BEGIN SOLUTION
@@ -207,7 +208,7 @@ def cached_grad(f, x0):
     return cached_chain_rule(y, x, users_of(y), counts, {}), counts.rule_evaluations
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_cache_counts", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% tests test_cache_counts (2 points)
 # Your own cache: while your functions run in these tests, the library's sweep
 # (ad.diff, ad.grad, ...) raises; they must return plain numbers or arrays.
 from autodiff_lib.testing import own_work
@@ -278,7 +279,7 @@ assert np.isclose(d1_again, d1_h.value), "a cache shared with a derivative's gra
 # The next cell's hidden tests compare `cached_grad` with `ad.grad` on other graphs:
 # vectors, broadcasting, reductions, nodes that use their input twice.
 
-# %% nbgrader={"grade": true, "grade_id": "test_cache_gradients", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% tests test_cache_gradients (2 points)
 from autodiff_lib.testing import own_work  # the library's sweep raises in yours
 cached_grad = own_work(cached_grad, "diff", "differentiation._sweep")
 rng = np.random.default_rng(0)
@@ -344,7 +345,7 @@ print(f"one cache: {len(shared)} differentials, {tally.rule_evaluations} rules")
 # the cache built in and can be switched to the textbook way
 # (`ad.differential_cache(False)`); `ad.count_operations()` counts its rules.
 
-# %% nbgrader={"grade": false, "grade_id": "count_chain", "locked": true, "schema_version": 3, "solution": false, "task": false} tags=["nbval-check-output"]
+# %% given count_chain tags=["nbval-check-output"]
 def edges(y):
     """The edges of y's graph: one per (rule, input) pair of every node."""
     return sum(len(node.grad_inputs) for node in ad.topological_order(y))
@@ -440,7 +441,7 @@ print(f"depth {DEEP}: the engine evaluated {ops.rule_evaluations} rules in a loo
 #
 # Each level now has three operations, and uses $x_k$ three times.
 
-# %% nbgrader={"grade": false, "grade_id": "chain_plus", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% given chain_plus
 def chain_plus(x, depth):
     """x_{k+1} = tanh(x_k) * x_k + x_k, depth times: each x_k used three times."""
     for _ in range(depth):
@@ -459,7 +460,7 @@ def chain_plus(x, depth):
 # $R_k = 0$, and find $R_j$ from $R_{j+1}$ by following the edges that leave $x_j$.
 # (For $x_{k+1} = \tanh(x_k)\cdot x_k$ above, $R_j = 2R_{j+1} + 3$.)
 
-# %% nbgrader={"grade": false, "grade_id": "predicted_rules", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% answer predicted_rules
 def predicted_rules(k):
     """(rules without the cache, rules with it) on k levels of chain_plus."""
     ### BEGIN SOLUTION
@@ -468,7 +469,7 @@ def predicted_rules(k):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_predicted_rules", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% tests test_predicted_rules (1 point)
 from autodiff_lib.testing import own_work  # what you return must be plain numbers
 predicted_rules = own_work(predicted_rules)
 # Your formulas against the counts of textbook_grad and of the engine with its cache
@@ -540,7 +541,7 @@ gc.enable()
 #    with `gc` on, and in a C++ port that holds nodes in `std::shared_ptr`s? How would
 #    you avoid it?
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "cache_and_memory", "locked": false, "points": 3, "schema_version": 3, "solution": true, "task": false}
+# %% written cache_and_memory (3 points) [markdown]
 # ### BEGIN SOLUTION
 # 1. With the cache, each differential $dy/dc$ is computed once; computing it
 #    evaluates one rule per edge leaving $c$ (one per use of $c$), and every later

@@ -1,6 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
+#     cell_metadata_filter: tags,title,-nbgrader
 #     formats: source///ipynb,assignments///py:percent
 #     notebook_metadata_filter: -kernelspec,-jupytext.text_representation
 # ---
@@ -39,7 +40,7 @@
 # notebook top to bottom (*Kernel → Restart Kernel and Run All Cells*) before you
 # submit. The sliders redraw results computed ahead of time, so moving them is quick.
 
-# %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% given setup
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -68,7 +69,7 @@ np.set_printoptions(precision=4, suppress=True)
 # with a matrix $A$ whose eigenvalues we choose: $\lambda = 1$ along one axis of the
 # valley and $\lambda = 10$ across it, turned by 30°.
 
-# %% nbgrader={"grade": false, "grade_id": "landscape", "locked": true, "schema_version": 3, "solution": false, "task": false} tags=["nbval-check-output"]
+# %% given landscape tags=["nbval-check-output"]
 turn = np.deg2rad(30)
 R = np.array([[np.cos(turn), -np.sin(turn)],
               [np.sin(turn), np.cos(turn)]])
@@ -86,7 +87,7 @@ print(f"f(x0) = {float(f(x0)):.4f}")
 # where the path starts to zigzag across the valley, the one where it no longer
 # reaches the minimum, the one where it flies off, and the one that ends lowest.
 
-# %% nbgrader={"grade": false, "grade_id": "quadratic_runs", "locked": true, "schema_version": 3, "solution": false, "task": false} tags=["nbval-check-output"]
+# %% given quadratic_runs tags=["nbval-check-output"]
 QUADRATIC_ETAS = [0.002, 0.01, 0.03, 0.06, 0.1, 0.14, 0.18, 0.19, 0.2, 0.21, 0.23]
 quadratic_runs = {
     eta: ad.gradient_descent(f, x0, step_size=eta, adaptive=False, max_steps=50,
@@ -199,7 +200,7 @@ slider(draw_quadratic_run, QUADRATIC_ETAS, "step size eta", value=0.1)
 # symmetric matrix whose eigenvalues are all positive), the step size
 # $2/\lambda_{\max}(H)$ above which gradient descent on the quadratic diverges.
 
-# %% nbgrader={"grade": false, "grade_id": "stability_limit", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% answer stability_limit
 def stability_limit(H):
     """2 / (largest eigenvalue of H, a symmetric positive definite matrix)."""
     ### BEGIN SOLUTION
@@ -208,7 +209,7 @@ def stability_limit(H):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_stability_limit", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% tests test_stability_limit (1 point)
 from autodiff_lib.testing import own_work  # what you return must be a plain number
 stability_limit = own_work(stability_limit)
 # A diagonal matrix by hand; hidden tests: turned, larger matrices.
@@ -227,7 +228,7 @@ for size, condition, seed in [(2, 5.0, 3), (6, 40.0, 4), (9, 1.0, 5)]:
         "largest eigenvalue, not a diagonal entry"
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": false, "grade_id": "limit", "locked": true, "schema_version": 3, "solution": false, "task": false} tags=["nbval-check-output"]
+# %% given limit tags=["nbval-check-output"]
 limit = stability_limit(ad.hessian(f)(x0))
 print(f"2 / lambda_max = {limit:.4f}")
 
@@ -250,7 +251,7 @@ print(f"2 / lambda_max = {limit:.4f}")
 # $\eta_k$, so that `exponential_decay(0.5, 0.9)(2)` is $0.5 \cdot 0.9^2$. A constant
 # step size is the schedule `lambda k: eta`.
 
-# %% nbgrader={"grade": false, "grade_id": "schedules", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% answer schedules
 def exponential_decay(eta0, rate):
     """The schedule k -> eta0 * rate**k."""
     ### BEGIN SOLUTION
@@ -272,7 +273,7 @@ def step_decay(eta0, factor, every):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_exponential_decay", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% tests test_exponential_decay (1 point)
 # The first values by hand; hidden tests: other parameters, far into training.
 shrinking = exponential_decay(0.5, 0.9)
 assert callable(shrinking), \
@@ -289,7 +290,7 @@ for start, r in [(1.0, 0.5), (0.03, 0.999)]:
             f"exponential_decay({start}, {r}) is wrong at step {k}"
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": true, "grade_id": "test_step_decay", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% tests test_step_decay (1 point)
 # Constant for `every` steps, then cut; hidden tests: other parameters, later steps.
 stairs = step_decay(0.4, 0.5, 3)
 assert callable(stairs), "step_decay(0.4, 0.5, 3) must return a function of k"
@@ -337,7 +338,7 @@ for start, cut, length in [(1.0, 0.1, 1), (0.6, 0.5, 250)]:
 # `ad.gradient_descent` may not be used in it (in the tests, it raises when your
 # function calls it).
 
-# %% nbgrader={"grade": false, "grade_id": "descend", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% answer descend
 def descend(f, x0, schedule, tol=1e-6, max_steps=1000, blow_up=1e6):
     """Gradient descent with step sizes schedule(0), schedule(1), ... until it has
     converged or diverged, or after max_steps steps."""
@@ -369,7 +370,7 @@ def descend(f, x0, schedule, tol=1e-6, max_steps=1000, blow_up=1e6):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_descend", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+# %% tests test_descend (3 points)
 # Your own loop: while it runs in these tests, the library's ad.gradient_descent
 # raises, and it must return a plain OptimizationResult.
 from autodiff_lib.testing import own_work
@@ -520,7 +521,7 @@ plt.show()
 # eigenvalue of the Hessian of the loss with respect to all 97 weights, gives the
 # local limit $2/\lambda_{\max}$.
 
-# %% nbgrader={"grade": false, "grade_id": "network", "locked": true, "schema_version": 3, "solution": false, "task": false} tags=["nbval-check-output"]
+# %% given network tags=["nbval-check-output"]
 SIZES = [1, 8, 8, 1]
 data = teacher_student(SIZES, n_samples=200, noise=0.1, seed=2)
 x, y = data.x, data.y
@@ -672,7 +673,7 @@ plt.show()
 # quadratic, and what would each of its steps cost? (c) Why did a decaying schedule
 # beat both constant step sizes on the network, and what does the stopping rule add?
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "why_the_limit", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# %% written why_the_limit (2 points) [markdown]
 # ### BEGIN SOLUTION
 # (a) Explicit Euler on $x' = -A(x - x^\star)$ multiplies the error along an
 # eigenvector by $1 - \eta\lambda$ per step. It is stable only while

@@ -1,6 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
+#     cell_metadata_filter: tags,title,-nbgrader
 #     formats: source///ipynb,assignments///py:percent
 #     notebook_metadata_filter: -kernelspec,-jupytext.text_representation
 # ---
@@ -32,7 +33,7 @@
 # notebook top to bottom (*Kernel → Restart Kernel and Run All Cells*) before you
 # submit. The slider redraws results computed ahead of time, so moving it is quick.
 
-# %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% given setup
 import time
 
 import matplotlib.pyplot as plt
@@ -55,7 +56,7 @@ np.set_printoptions(precision=4, suppress=True)
 # `flatten` strings such a list out into one vector of 97 numbers, so that we can
 # measure distances between gradients.
 
-# %% nbgrader={"grade": false, "grade_id": "data", "locked": true, "schema_version": 3, "solution": false, "task": false} tags=["nbval-check-output"]
+# %% given data tags=["nbval-check-output"]
 SIZES = [1, 8, 8, 1]
 data = teacher_student(SIZES, n_samples=200, noise=0.1, seed=2)
 x, y = data.x, data.y
@@ -80,7 +81,7 @@ print(f"{len(x)} samples; full gradient: {len(full_gradient)} arrays, "
 # which uses it) may not be used in this part's answers (in the tests, it raises
 # when your functions call it).
 
-# %% nbgrader={"grade": false, "grade_id": "minibatch_gradient", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% answer minibatch_gradient
 def minibatch_gradient(params, x, y, batch_size, rng):
     """The loss gradient on batch_size samples drawn without replacement."""
     ### BEGIN SOLUTION
@@ -89,7 +90,7 @@ def minibatch_gradient(params, x, y, batch_size, rng):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_minibatch_gradient", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% tests test_minibatch_gradient (2 points)
 # Your own batch: while your function runs in these tests, each of the library's
 # training.epoch_batches and training.train raises; return plain arrays.
 from autodiff_lib.testing import own_work
@@ -141,7 +142,7 @@ assert not np.allclose(first, second), \
 # `gradient_spread(params, x, y, batch_size, draws, rng)`, which computes $g$ once
 # and calls your `minibatch_gradient` `draws` times with `rng`.
 
-# %% nbgrader={"grade": false, "grade_id": "gradient_spread", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% answer gradient_spread
 def gradient_spread(params, x, y, batch_size, draws, rng):
     """Root mean square distance of the mini-batch gradient from the full one."""
     ### BEGIN SOLUTION
@@ -154,7 +155,7 @@ def gradient_spread(params, x, y, batch_size, draws, rng):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_gradient_spread", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% tests test_gradient_spread (2 points)
 from autodiff_lib.testing import own_work  # the library's epoch_batches raises
 gradient_spread = own_work(gradient_spread, "training.epoch_batches",
                            "training.train")
@@ -239,7 +240,7 @@ plt.show()
 # of the loss on one batch: every intermediate array the forward pass records and
 # the backward pass reads.
 
-# %% nbgrader={"grade": false, "grade_id": "step_cost", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% given step_cost
 def step_floats(params, x, y, batch_size):
     """Floats held by the graph of the loss on the first batch_size samples."""
     weights = [ad.Tensor(w) for w in params]
@@ -466,7 +467,7 @@ for b, run in near_runs.items():
 # larger batch buy, what does it cost, and why does the answer depend on the
 # machine? How does the batch size interact with the step size?
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "why_trial_and_error", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# %% written why_trial_and_error (2 points) [markdown]
 # ### BEGIN SOLUTION
 # A larger batch buys a more accurate gradient: the spread falls like $1/\sqrt{|B|}$
 # (exactly $\sqrt{\sigma^2 (n-|B|)/(|B|(n-1))}$), so the steps are less noisy and, with

@@ -1,6 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
+#     cell_metadata_filter: tags,title,-nbgrader
 #     formats: source///ipynb,assignments///py:percent
 #     notebook_metadata_filter: -kernelspec,-jupytext.text_representation
 # ---
@@ -29,7 +30,7 @@
 # notebook top to bottom (*Kernel → Restart Kernel and Run All Cells*) before you
 # submit. The slider redraws results computed ahead of time, so moving it is quick.
 
-# %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% given setup
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -47,7 +48,7 @@ np.set_printoptions(precision=4, suppress=True)
 # $1 + 8 + 8 + 1$ units, 97 weights: fewer weights than samples, so the network cannot
 # pass through all of them. We start the student network at the teacher's weights.
 
-# %% nbgrader={"grade": false, "grade_id": "data", "locked": true, "schema_version": 3, "solution": false, "task": false} tags=["nbval-check-output"]
+# %% given data tags=["nbval-check-output"]
 SIZES = [1, 8, 8, 1]
 data = teacher_student(SIZES, n_samples=200, noise=0.1, seed=2)
 x, y = data.x, data.y
@@ -160,7 +161,7 @@ slider(draw_step, [int(k) for k in KEPT], "training step", value=int(KEPT[-1]))
 # the hidden layers as they were, then the fitted $W_L$ (shape `(n_hidden, n_out)`)
 # and $b_L$ (shape `(n_out,)`).
 
-# %% nbgrader={"grade": false, "grade_id": "fit_output_layer", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% answer fit_output_layer
 def fit_output_layer(params, x, y):
     """Hidden layers of params, then the least-squares output layer for (x, y)."""
     ### BEGIN SOLUTION
@@ -171,7 +172,7 @@ def fit_output_layer(params, x, y):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_fit_output_layer", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% tests test_fit_output_layer (2 points)
 from autodiff_lib.testing import own_work  # what you return must be plain arrays
 fit_output_layer = own_work(fit_output_layer)
 # Targets that a 1-2-1 network fits exactly: the fit must find its output layer.
@@ -242,7 +243,7 @@ print(f"RMAE on the samples: refitted output layer {rmae_on(refitted, x, y):.4f}
 # `data.noise * rng.normal(size=...)` of the shape of the targets, and return
 # `(x_new, y_new)` with `y_new = data.teacher(x_new) + noise`.
 
-# %% nbgrader={"grade": false, "grade_id": "fresh_samples", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% answer fresh_samples
 def fresh_samples(data, n, seed):
     """n new noisy samples of data's teacher, as (x_new, y_new)."""
     ### BEGIN SOLUTION
@@ -253,7 +254,7 @@ def fresh_samples(data, n, seed):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_fresh_samples", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% tests test_fresh_samples (1 point)
 from autodiff_lib.testing import own_work  # what you return must be plain arrays
 fresh_samples = own_work(fresh_samples)
 # Shapes and ranges; hidden tests: the seed, the noise level.
@@ -349,7 +350,7 @@ for seed in range(3, 9):
 # why it is positive on fresh samples. In what sense are the true weights "optimal",
 # and what does a negative RMAE on the training samples tell you about a model?
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "why_negative", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# %% written why_negative (2 points) [markdown]
 # ### BEGIN SOLUTION
 # Training minimizes the loss on *these* 200 samples, and the true weights are not a
 # minimum of it: the noise of a finite sample does not average out exactly, so nearby

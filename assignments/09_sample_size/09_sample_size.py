@@ -1,6 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
+#     cell_metadata_filter: tags,title,-nbgrader
 #     formats: source///ipynb,assignments///py:percent
 #     notebook_metadata_filter: -kernelspec,-jupytext.text_representation
 # ---
@@ -26,7 +27,7 @@
 # notebook top to bottom (*Kernel → Restart Kernel and Run All Cells*) before you
 # submit. The slider redraws results computed ahead of time, so moving it is quick.
 
-# %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% given setup
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -43,7 +44,7 @@ np.set_printoptions(precision=4, suppress=True)
 # A pool of 1000 noisy samples of the teacher of part 03 (the same teacher and noise
 # level $0.1$, so the loss of the true weights is about $0.1^2 = 0.01$).
 
-# %% nbgrader={"grade": false, "grade_id": "pool", "locked": true, "schema_version": 3, "solution": false, "task": false} tags=["nbval-check-output"]
+# %% given pool tags=["nbval-check-output"]
 SIZES = [1, 8, 8, 1]
 pool = teacher_student(SIZES, n_samples=1000, noise=0.1, seed=2)
 noise_floor = pool.noise ** 2  # the expected loss of the true weights
@@ -66,7 +67,7 @@ print("pool:", pool.x.shape, pool.y.shape)
 # test set holds the samples `order[:n_test]` and the training set the others,
 # `order[n_test:]`, each in that order.
 
-# %% nbgrader={"grade": false, "grade_id": "split", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% answer split
 def split(x, y, n_test, rng):
     """Randomly split into (x_train, y_train, x_test, y_test), n_test to test."""
     ### BEGIN SOLUTION
@@ -76,7 +77,7 @@ def split(x, y, n_test, rng):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_split", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% tests test_split (2 points)
 from autodiff_lib.testing import own_work  # what you return must be plain arrays
 split = own_work(split)
 # Ten samples, three for testing; hidden tests: the order, other sizes.
@@ -114,7 +115,7 @@ for n_held, seed in [(10, 92), (1, 93), (39, 94)]:
 # are the first $n$ samples of `x_train`: each smaller set is part of every larger
 # one, and the test set is the same for all.
 
-# %% nbgrader={"grade": false, "grade_id": "sets", "locked": true, "schema_version": 3, "solution": false, "task": false} tags=["nbval-check-output"]
+# %% given sets tags=["nbval-check-output"]
 def held_out_split():
     """The split of this experiment: 500 of the pool for testing (seed 0)."""
     return split(pool.x, pool.y, 500, np.random.default_rng(0))
@@ -131,7 +132,7 @@ print("training:", x_train.shape, " test:", x_test.shape)
 # `(training loss, test loss)`: the mean squared error of the network with weights
 # `params` (`loss(params, x, y)`) on each set, as two floats.
 
-# %% nbgrader={"grade": false, "grade_id": "evaluate", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% answer evaluate
 def evaluate(params, x_train, y_train, x_test, y_test):
     """(loss on the training set, loss on the test set), as floats."""
     ### BEGIN SOLUTION
@@ -141,7 +142,7 @@ def evaluate(params, x_train, y_train, x_test, y_test):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_evaluate", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% tests test_evaluate (1 point)
 from autodiff_lib.testing import own_work  # what you return must be plain numbers
 evaluate = own_work(evaluate)
 # The true weights on two halves of the pool; hidden tests: other weights and sets.
@@ -198,7 +199,7 @@ print('These visible tests passed. They are not your grade: when your notebook i
 # small networks for about the price of one (part 07: the time of a step hardly
 # depends on its size).
 
-# %% nbgrader={"grade": false, "grade_id": "learning_curves", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% given learning_curves
 def train_side_by_side(x_sets, y_sets, seeds, steps=1000, batch_size=10,
                        step_size=0.1):
     """One network per training set, all from init_mlp(SIZES, seed=0), trained at
@@ -325,7 +326,7 @@ slider(draw_sample_size, SAMPLE_SIZES, "training samples", value=20)
 # network is, and what should be measured instead? What must be true of a test set
 # for its error to be trusted?
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "training_loss_misleads", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# %% written training_loss_misleads (2 points) [markdown]
 # ### BEGIN SOLUTION
 # No: the training loss goes *down* as the sample shrinks, to well below what the
 # true weights achieve on the same samples for 10 or 20 samples, while the error on

@@ -12,25 +12,15 @@
 #include <vector>
 
 #include "autodiff/autodiff.hpp"
+#include "../python/numpy_array.hpp"
 
 namespace py = pybind11;
 using namespace autodiff;
+using autodiff::python::NumpyArray;
+using autodiff::python::to_array;
+using autodiff::python::to_numpy;
 
 namespace {
-
-using NumpyArray = py::array_t<double, py::array::c_style | py::array::forcecast>;
-
-Array to_array(const NumpyArray& a) {
-    Array out = Array::from_shape(std::vector<std::size_t>(a.shape(), a.shape() + a.ndim()));
-    std::copy(a.data(), a.data() + a.size(), out.data());
-    return out;
-}
-
-NumpyArray to_numpy(const Array& a) {
-    NumpyArray out(std::vector<py::ssize_t>(a.shape().begin(), a.shape().end()));
-    std::copy(a.begin(), a.end(), out.mutable_data());
-    return out;
-}
 
 // benchmarks/per_op.py: value and gradient of 1000 alternating sin(x), x * 1.1 on a size-1 array.
 struct PerOperation {

@@ -1,8 +1,8 @@
 // autodiff_cpp: the C++ port seen from Python, for checking it against autodiff_lib (and nothing
 // else: it is not a second user API). Arrays are copied in and out; numbers and numpy arrays
 // passed where a Tensor is expected become constants, as plain arrays do in autodiff_lib. The
-// names mirror autodiff_lib's, so that one Python program (tests/test_properties.py's random
-// expression graphs) runs through both libraries: tests/test_cpp_crosscheck.py.
+// names mirror autodiff_lib's, so that one Python program (tests/random_programs.py's random
+// expression graphs) runs through both libraries: tests/cpp/test_cpp_crosscheck.py.
 #include <pybind11/functional.h>
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
@@ -13,25 +13,15 @@
 #include <sstream>
 
 #include "autodiff/autodiff.hpp"
+#include "numpy_array.hpp"
 
 namespace py = pybind11;
 using namespace autodiff;
+using autodiff::python::NumpyArray;
+using autodiff::python::to_array;
+using autodiff::python::to_numpy;
 
 namespace {
-
-using NumpyArray = py::array_t<double, py::array::c_style | py::array::forcecast>;
-
-Array to_array(const NumpyArray& a) {
-    Array out = Array::from_shape(std::vector<std::size_t>(a.shape(), a.shape() + a.ndim()));
-    std::copy(a.data(), a.data() + a.size(), out.data());
-    return out;
-}
-
-NumpyArray to_numpy(const Array& a) {
-    NumpyArray out(std::vector<py::ssize_t>(a.shape().begin(), a.shape().end()));
-    std::copy(a.begin(), a.end(), out.mutable_data());
-    return out;
-}
 
 // A Tensor as it is, anything else (a number, a list, a numpy array of any real dtype, booleans
 // included) as a constant.

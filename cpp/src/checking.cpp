@@ -1,4 +1,4 @@
-// Checking derivatives against central differences (autodiff_lib/checking.py).
+// Checking derivatives against central differences (autodiff_lib/engine/checking.py).
 #include "autodiff/checking.hpp"
 
 #include <algorithm>

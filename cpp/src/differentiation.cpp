@@ -1,5 +1,5 @@
 // The backward sweep, with and without the differential cache, and diff and differentiate on top
-// of it (autodiff_lib/differentiation.py).
+// of it (autodiff_lib/engine/differentiation.py).
 #include "autodiff/differentiation.hpp"
 
 #include <algorithm>

@@ -1,4 +1,4 @@
-// The fused matvec: one primitive and one closed-form rule (autodiff_lib/fused.py).
+// The fused matvec: one primitive and one closed-form rule (autodiff_lib/engine/fused.py).
 #include "autodiff/fused.hpp"
 
 #include <stdexcept>

@@ -1,5 +1,5 @@
 // The primitives: each forward computation, with its derivative rule declared right below it
-// (autodiff_lib/primitives.py, rule for rule).
+// (autodiff_lib/engine/primitives.py, rule for rule).
 //
 // This is the whole calculus of the library. A rule is [](G g, Ans ans, Args x, Attr a) {...}:
 // the vector-Jacobian product that turns the differential g of the output into the differential

@@ -1,4 +1,5 @@
-// Recording a primitive's call in the graph (autodiff_lib/registry.py: _apply, _input_error).
+// Recording a primitive's call in the graph (autodiff_lib/engine/registry.py: _apply,
+// _input_error).
 #include "autodiff/registry.hpp"
 
 #include <algorithm>

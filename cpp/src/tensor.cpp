@@ -1,5 +1,5 @@
-// The Tensor handle and its leaves (autodiff_lib/tensor.py). Nodes made by primitives come from
-// registry.cpp; their destructor is in memory.cpp.
+// The Tensor handle and its leaves (autodiff_lib/engine/tensor.py). Nodes made by primitives
+// come from registry.cpp; their destructor is in memory.cpp.
 #include "autodiff/tensor.hpp"
 
 #include <atomic>

@@ -21,6 +21,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -128,10 +129,12 @@ def stop_processes(processes: dict[int, str], grace: float = 5.0) -> list[int]:
 
 # -- the server --------------------------------------------------------------------------------
 def copy_served_course(dest: Path) -> Path:
-    """The course as ``make lab`` serves it: config, course/, source/, release/, notebooks/."""
+    """The course as ``make lab`` serves it: config, course/, source/, release/, notebooks/,
+    and the text files paired with the notebooks (assignments/, lectures/): opening a notebook
+    of source/ or notebooks/ reads its cells from its text, as in ``make lab``."""
     root = copy_course(dest)
     ignore = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints")
-    for folder in ["release", "notebooks"]:
+    for folder in ["release", "notebooks", "assignments", "lectures"]:
         if (ROOT / folder).is_dir():
             shutil.copytree(ROOT / folder, root / folder, ignore=ignore)
     return root
@@ -385,6 +388,57 @@ def menu(page, name: str, command: str) -> None:
     page.keyboard.press("Escape")
     page.locator(".lm-MenuBar-item", has_text=re.compile(rf"^{name}$")).click()
     page.locator(f".lm-Menu-item[data-command='{command}']").click()
+
+
+def show_file_browser(page) -> None:
+    """Unfold the file browser in the left sidebar (``fold_left_panel`` folds it)."""
+    tab = page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab[data-id='filebrowser']")
+    if "lm-mod-current" not in (tab.get_attribute("class") or ""):
+        tab.click()
+
+
+def exactly(text: str) -> re.Pattern:
+    """A label that is ``text`` and nothing more (has_text alone also finds longer labels)."""
+    return re.compile(rf"^\s*{re.escape(text)}\s*$")
+
+
+def listed(page, path: str):
+    """The file browser, shown and gone to the folder of ``path`` (File > Open from Path...
+    with the folder); the file's entry in it."""
+    folder, _, name = path.rpartition("/")
+    menu(page, "File", "filebrowser:open-path")
+    page.locator(".jp-Dialog input").fill(folder + "/")
+    page.keyboard.press("Enter")
+    show_file_browser(page)
+    return page.locator(".jp-DirListing-item").filter(
+        has=page.locator(".jp-DirListing-itemText", has_text=exactly(name))
+    )
+
+
+def open_with(page, path: str, viewer: str) -> None:
+    """Open ``path`` as an instructor does with a file that is not opened as wanted by a double
+    click: go to its folder (File > Open from Path... with the folder), right-click the file in
+    the file browser, then *Open With* > ``viewer`` (the menu's exact label)."""
+    listed(page, path).click(button="right")
+    page.locator(".lm-Menu-item").filter(
+        has=page.locator(".lm-Menu-itemLabel", has_text=exactly("Open With"))
+    ).hover()
+    page.locator(".lm-Menu-item").filter(
+        has=page.locator(".lm-Menu-itemLabel", has_text=exactly(viewer))
+    ).click()
+
+
+@contextmanager
+def restored(root: Path, *paths: str):
+    """Put each file back as it was afterwards, content and modification time: a test that
+    saves into the served course leaves it as it found it (the ``lab`` fixture checks)."""
+    kept = {path: ((root / path).read_bytes(), (root / path).stat()) for path in paths}
+    try:
+        yield
+    finally:
+        for path, (content, stat) in kept.items():
+            (root / path).write_bytes(content)
+            os.utime(root / path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
 
 
 def close_all(page, lab: Lab) -> None:

@@ -10,7 +10,7 @@ from numeric import central_jacobian
 from test_primitives import PAIRS, differentiable_args, ids
 
 import autodiff_lib as ad
-from autodiff_lib import forward
+from autodiff_lib.engine import forward
 
 rng = np.random.default_rng(13)
 

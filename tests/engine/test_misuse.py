@@ -278,7 +278,7 @@ def test_count_operations_entered_twice():
 def test_data_passed_as_variables_is_detected_and_named(monkeypatch):
     """Point 3: weights updated with a gradient recorded on data made with ad.Tensor(X) drag
     every step's graph along: the second step says so (once), with the fix."""
-    monkeypatch.setattr(ad.differentiation, "_warned_growth", [])
+    monkeypatch.setattr(ad.engine.differentiation, "_warned_growth", [])
     X, y = RNG.standard_normal((8, 3)), RNG.standard_normal(8)
     data = ad.Tensor(X)
 

@@ -629,7 +629,7 @@ def test_new_functions_stack_lists_that_hold_variables():
     np.testing.assert_array_equal(ad.jacobian(lambda a: ad.diag([a, a * a]))(3.0), [[1, 0], [0, 6]])
 
 
-# numpy's own functions on a Tensor call the library's (autodiff_lib/interop.py)
+# numpy's own functions on a Tensor call the library's (autodiff_lib/engine/interop.py)
 NUMPY_CALLS = {
     "np.square": (lambda x: np.square(x), ad.square),
     "np.reciprocal": (lambda x: np.reciprocal(x), ad.reciprocal),
@@ -701,7 +701,7 @@ def test_every_public_function_has_its_own_docstring():
         numpy_twin = getattr(np, name, None)
         if numpy_twin is not None:
             assert doc != inspect.getdoc(numpy_twin), f"{qualified} shows numpy's docstring"
-    for name in ad.primitives.__all__ + ["matvec"]:
+    for name in ad.engine.primitives.__all__ + ["matvec"]:
         doc = inspect.getdoc(getattr(ad, name))
         summary = doc.split("\n\n")[0]
         assert len(summary.splitlines()) <= 2, f"{name}: more than two lines before the rule"

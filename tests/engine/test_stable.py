@@ -1,5 +1,5 @@
-"""autodiff_lib.stable (issue 17, point 12): stable logsumexp, softmax, logcosh, log1p, expm1,
-checked against numpy where numpy is accurate, against HIPS autograd, and against central
+"""autodiff_lib.engine.stable (issue 17, point 12): stable logsumexp, softmax, logcosh, log1p,
+expm1, checked against numpy where numpy is accurate, against HIPS autograd, and against central
 differences for their first and second derivatives; and the NaN-through-where trap."""
 
 import autograd.numpy as anp

@@ -89,16 +89,6 @@ class CpuAccount:
         self.folder.rmdir()
 
 
-def memory_mib(pid: int) -> dict:
-    """``{"rss": ..., "pss": ...}`` in MiB: resident, and proportional (shared pages split)."""
-    values = {}
-    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-        key, _, rest = line.partition(":")
-        if key in ("Rss", "Pss"):
-            values[key.lower()] = int(rest.split()[0]) / 1024
-    return values
-
-
 def stop(pid: int, grace: float = 10.0) -> None:
     """SIGTERM, then SIGKILL after ``grace`` seconds."""
     if not pid_alive(pid):

@@ -63,7 +63,6 @@ from hubkit import (
     as_user,
     children,
     cpu_seconds,
-    memory_mib,
     niceness,
     pid_alive,
     printing_loop,
@@ -75,6 +74,8 @@ from hubkit import (
     stop,
     wait_for,
 )
+
+from deploy.jupyterhub.kernel_memory import memory_mib
 
 pytestmark = pytest.mark.hub  # make test-hub, as root; make test leaves it out
 

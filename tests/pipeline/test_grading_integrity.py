@@ -83,6 +83,19 @@ def test_own_work_refuses_the_library_version_by_any_name_and_only_while_it_runs
     assert honest().converged
 
 
+def test_own_work_finds_references_by_their_names_in_the_toolkit_and_the_engine():
+    # the notebooks name engine functions from the package ("fused._matvec_forward"), as
+    # before the engine had its own folder; released notebooks keep those names
+    from autodiff_lib.testing import _reference
+
+    assert _reference("networks.mlp") is ad.networks.mlp
+    assert _reference("gradient_descent") is ad.gradient_descent
+    assert _reference("fused._matvec_forward") is ad.engine.fused._matvec_forward
+    assert _reference("differentiation._sweep") is ad.engine.differentiation._sweep
+    with pytest.raises(AttributeError):
+        _reference("nowhere.at_all")
+
+
 def test_plain_refuses_values_that_only_pretend():
     for value in [1.5, np.float64(2.0), 3, True, np.arange(3), [np.ones(2), 1.0], ad.Tensor(1.0)]:
         assert plain(value) is value
@@ -177,7 +190,7 @@ LIBRARY_ANSWERS = {
     " batch_size), batch_size, seed, record_every=-(-len(x) // batch_size))\n"
     "    return run.params, run.losses[1:]",
     "my_matvec": "def matvec_forward(A, x):\n    return ad.value_of(ad.matvec(A, x))\n"
-    "def matvec_rule(g, ans, A, x):\n    return ad.fused._matvec(A.T, g)\n"
+    "def matvec_rule(g, ans, A, x):\n    return ad.engine.fused._matvec(A.T, g)\n"
     "my_matvec = ad.primitive(matvec_forward, 'my_matvec')\n"
     "ad.defvjp(my_matvec, None, matvec_rule)",
     "batched_matvec": "def batched_matvec_forward(A, x):\n"

@@ -2,6 +2,8 @@
 nbgrader's metadata survives a save in JupyterLab, the build refuses what it must and names the
 file to fix, and no text twin can reach a student."""
 
+import json
+import os
 import shutil
 import subprocess
 import sys
@@ -11,6 +13,7 @@ import jupytext
 import nbformat
 import pytest
 from coursekit import ROOT, assignments
+from nbformat.notebooknode import from_dict
 from nbgrader.nbgraderformat import MetadataValidator
 
 from course import cells, pairs
@@ -36,9 +39,39 @@ def test_each_text_agrees_with_its_notebook_and_its_outputs_are_current(text):
 @pytest.mark.parametrize("text", TEXTS, ids=lambda p: p.name)
 def test_each_text_passes_the_checks_of_the_build(text):
     """nbgrader's own metadata validation, stated points, the hidden-tests line."""
-    nb = jupytext.read(text)
+    nb = pairs.read_text(text)
     pairs.check(nb, pairs.relative(text), pairs.is_lecture(text))
     MetadataValidator().validate_nb(nb)
+
+
+ASSIGNMENTS = [t for t in TEXTS if not pairs.is_lecture(t)]
+
+
+@pytest.mark.parametrize("text", ASSIGNMENTS, ids=lambda p: p.name)
+def test_every_cells_nbgrader_metadata_is_complete_and_valid_on_both_sides(text):
+    """Read from the text's role headers and stored in the .ipynb, each cell's nbgrader
+    metadata is the same, complete (every key of schema 3, points where graded, nothing that
+    nbgrader's upgrade would add) and valid by nbgrader's MetadataValidator; the text writes
+    roles as headers, never as JSON."""
+    validator = MetadataValidator()
+    keys = {"schema_version", "grade", "grade_id", "locked", "solution", "task"}
+    from_text = pairs.read_text(text)
+    stored = nbformat.read(pairs.notebook_of(text), as_version=4)
+    assert [c.source for c in from_text.cells] == [c.source for c in stored.cells]
+    for nb in (from_text, stored):
+        validator.validate_nb(nb)
+        graded = [c for c in nb.cells if "nbgrader" in c.metadata]
+        assert graded
+        for cell in graded:
+            meta = cell.metadata.nbgrader
+            assert set(meta) == keys | ({"points"} if meta["grade"] or meta["task"] else set())
+            assert meta["schema_version"] == 3 and meta["grade_id"]
+            assert validator.upgrade_cell_metadata(from_dict(json.loads(json.dumps(cell)))) == cell
+            validator.validate_cell(cell)
+    assert [c.metadata.get("nbgrader") for c in from_text.cells] == [
+        c.metadata.get("nbgrader") for c in stored.cells
+    ]
+    assert "nbgrader=" not in text.read_text()
 
 
 def test_no_text_twin_lies_where_nbgrader_copies_files():
@@ -75,33 +108,116 @@ def small_pair(root):
     return notebook, text
 
 
-def test_points_set_in_jupyterlab_survive_the_round_trip(tmp_path):
-    """What nbgrader's Create Assignment toolbar does (it writes the cell's nbgrader metadata),
-    saved through jupytext's contents manager as JupyterLab saves, read back from both files;
-    then the other way: the text edited, the notebook opened."""
+def nbgrader_by_id(nb):
+    return {c.metadata.nbgrader["grade_id"]: c.metadata.nbgrader for c in nb.cells
+            if "nbgrader" in c.metadata}  # fmt: skip
+
+
+def test_the_text_states_roles_in_short_headers_that_read_back_whole(tmp_path):
+    notebook, text = small_pair(tmp_path)
+    headers = [line for line in text.read_text().splitlines() if line.startswith("# %%")]
+    assert headers == ["# %% [markdown]", "# %% [markdown]", "# %% answer double",
+                       "# %% tests test_double (2 points)"]  # fmt: skip
+    assert "cell_metadata_filter: tags,title,-nbgrader" in text.read_text()
+    stored = nbformat.read(notebook, as_version=4)
+    assert nbgrader_by_id(pairs.read_text(text)) == nbgrader_by_id(stored)
+    for header in ["given g", "answer a", "tests t (2 points)", "tests t (0.5 points)",
+                   "written w (1 point)", "task k (3 points)"]:  # fmt: skip
+        assert pairs.header_of(pairs.nbgrader_of(header, "here")) == header
+    assert pairs.nbgrader_of("written w (1 point)", "here") == {
+        "schema_version": 3, "grade_id": "w", "grade": True, "solution": True, "locked": False,
+        "task": False, "points": 1,
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("header", "error"),
+    [
+        ("# %% solution double", r"x\.py, cell 3 \(`# %% solution double`\): unknown role"),
+        ("# %% answer", r"x\.py, cell 3 \(`# %% answer`\): write the header as `ROLE ID`"),
+        ("# %% answer double (1 point)", r"cell 3 .*: answer cells have no points"),
+        ("# %% tests double", r"cell 3 \(`# %% tests double`\): tests cells state their points"),
+        ("# %% answer test_double", r"cell 4 .*: cell 3 has the id test_double too"),
+    ],
+)
+def test_a_malformed_header_is_refused_naming_the_file_and_the_cell(tmp_path, header, error):
+    notebook, text = small_pair(tmp_path)
+    text.write_text(text.read_text().replace("# %% answer double", header))
+    with pytest.raises(ValueError, match=error):
+        pairs.read_text(text)
+    with pytest.raises(SystemExit, match=error):
+        pairs.write(text, from_text=True)
+
+
+def test_the_full_json_header_jupytext_may_write_is_read_and_rewritten_short(tmp_path):
+    notebook, text = small_pair(tmp_path)
+    nb = nbformat.read(notebook, as_version=4)
+    del nb.metadata.jupytext["cell_metadata_filter"]  # as before: jupytext writes the JSON
+    text.write_text(jupytext.writes(nb, pairs.TEXT_FORMAT))
+    assert '# %% nbgrader={"grade": true, "grade_id": "test_double"' in text.read_text()
+    assert nbgrader_by_id(pairs.read_text(text)) == nbgrader_by_id(nb)
+    assert pairs.status(text) == "text and notebook disagree"
+    assert "# %% tests test_double (2 points)" in pairs.as_text(pairs.read(text, True)[0])
+
+
+def test_roles_set_in_jupyterlab_and_in_the_text_survive_the_round_trip(tmp_path):
+    """Through jupytext's contents manager, as JupyterLab opens and saves: (c) the text opens
+    with nbgrader's whole metadata (the toolbar shows the roles); (a) what nbgrader's Create
+    Assignment toolbar does (it writes the cell's nbgrader metadata), saved, is in the .ipynb,
+    and after the build in the text's header; (b) points edited in the text are, after the
+    build, in the .ipynb's metadata."""
+    notebook, text = small_pair(tmp_path)
+    manager = jupytext.TextFileContentsManager(root_dir=str(tmp_path))
+    expected = nbgrader_by_id(nbformat.read(notebook, as_version=4))
+    for path in ("assignments/x/x.py", "source/x/x.ipynb"):  # (c)
+        opened = manager.get(path)["content"]
+        assert nbgrader_by_id(opened) == expected
+        MetadataValidator().validate_nb(opened)
+
+    model = manager.get("source/x/x.ipynb")  # (a)
+    cells_ = model["content"].cells
+    test_cell = next(c for c in cells_ if c.metadata.get("nbgrader", {}).get("grade"))
+    test_cell.metadata.nbgrader["points"] = 5
+    cells_[1].source = cells_[1].source.replace("(2 points)", "(5 points)")
+    manager.save(model, "source/x/x.ipynb")
+    assert nbgrader_by_id(nbformat.read(notebook, as_version=4))["test_double"]["points"] == 5
+    assert "# %% tests test_double (2 points)" in text.read_text()  # until the build
+    assert pairs.status(text) == "text and notebook disagree"
+    for from_text in (False, True):  # the text was saved last: the toolbar's points still win
+        assert nbgrader_by_id(pairs.read(text, from_text)[0])["test_double"]["points"] == 5
+    pairs.write(text)
+    assert "# %% tests test_double (5 points)" in text.read_text()
+    stored = nbformat.read(notebook, as_version=4)
+    assert nbgrader_by_id(stored)["test_double"]["points"] == 5
+    assert not any("title" in c.metadata for c in stored.cells)
+    assert pairs.status(text) == "up to date"
+
+    text.write_text(text.read_text().replace("(5 points)", "(3 points)"))  # (b)
+    pairs.write(text)
+    stored = nbformat.read(notebook, as_version=4)
+    assert nbgrader_by_id(stored)["test_double"]["points"] == 3
+    assert nbgrader_by_id(manager.get("assignments/x/x.py")["content"]) == nbgrader_by_id(stored)
+
+
+def test_after_a_save_in_jupyterlab_the_newer_role_wins(tmp_path):
+    """The .ipynb saved in JupyterLab holds, as each cell's title, the header the text had:
+    where the text still has it, the .ipynb's role is the newer (the toolbar's, removed with
+    its "-" too); where the header was edited in the text since, the text's."""
     notebook, text = small_pair(tmp_path)
     manager = jupytext.TextFileContentsManager(root_dir=str(tmp_path))
     model = manager.get("source/x/x.ipynb")
-    cell = next(c for c in model["content"].cells if "nbgrader" in c.metadata and
-                c.metadata.nbgrader["grade"])  # fmt: skip
-    cell.metadata.nbgrader["points"] = 5
+    del model["content"].cells[2].metadata["nbgrader"]  # the toolbar's "-" on the answer
+    model["content"].cells[1].metadata["nbgrader"] = pairs.nbgrader_of("task t (1 point)", "")
     manager.save(model, "source/x/x.ipynb")
-    header = next(line for line in text.read_text().splitlines() if "test_double" in line)
-    assert '"points": 5' in header
-    def by_id(nb):
-        return {c.metadata.get("nbgrader", {}).get("grade_id"): c.metadata for c in nb.cells}
+    assert any("title" in c.metadata for c in nbformat.read(notebook, as_version=4).cells)
+    assert "# %% answer double" in text.read_text()
+    nb, taken = pairs.read(text)
+    assert taken == text and list(nbgrader_by_id(nb)) == ["t", "test_double"]
 
-    from_text = by_id(jupytext.read(text))["test_double"]
-    from_notebook = by_id(nbformat.read(notebook, as_version=4))["test_double"]
-    assert from_text.nbgrader == from_notebook.nbgrader and from_text.nbgrader["points"] == 5
-    for nb in (jupytext.read(text), nbformat.read(notebook, as_version=4)):
-        MetadataValidator().validate_nb(nb)
-    assert pairs.agree(nbformat.read(notebook, as_version=4), text)
-
-    text.write_text(text.read_text().replace('"points": 5', '"points": 3'))
-    opened = manager.get("source/x/x.ipynb")["content"]
-    points = [c.metadata.nbgrader.get("points") for c in opened.cells if "nbgrader" in c.metadata]
-    assert 3 in points
+    text.write_text(text.read_text().replace("# %% tests test_double (2 points)", "# %%"))
+    os.utime(text, (notebook.stat().st_mtime + 10,) * 2)
+    nb, taken = pairs.read(text)
+    assert taken == text and list(nbgrader_by_id(nb)) == ["t"]
 
 
 def test_the_build_names_the_text_that_disagrees_or_fails(tmp_path, monkeypatch):
@@ -117,7 +233,7 @@ def test_the_build_names_the_text_that_disagrees_or_fails(tmp_path, monkeypatch)
         pairs.write(text)
 
     text.write_text(text.read_text().replace("return 3 * x", "return 2 * x")
-                    .replace("(2 points)", "(3 points)"))  # fmt: skip
+                    .replace("1 (2 points)", "1 (3 points)"))  # fmt: skip
     with pytest.raises(SystemExit, match=r"states 3 points, but its graded cells are worth 2"):
         pairs.write(text)
 

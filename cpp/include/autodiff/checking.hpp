@@ -1,4 +1,4 @@
-// Checking derivatives against central differences (autodiff_lib/checking.py).
+// Checking derivatives against central differences (autodiff_lib/engine/checking.py).
 //
 // For random directions v and cotangents u, reverse mode gives uᵀJv through one vector-Jacobian
 // product; central differences give uᵀ(f(x + εv) − f(x − εv)) / 2ε with an error of order ε².

@@ -1,5 +1,5 @@
 // Reverse-mode differentiation: the backward sweep and the operators built on it
-// (autodiff_lib/differentiation.py).
+// (autodiff_lib/engine/differentiation.py).
 //
 // The chain rule for dy/dx sums, over every path from x to y, the product of the local
 // derivatives along the path. Computed path by path (the textbook recursion), a graph with

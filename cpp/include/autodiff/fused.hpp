@@ -1,5 +1,5 @@
 // Fused operators: one primitive, one closed-form rule, instead of a chain of generic ones
-// (autodiff_lib/fused.py).
+// (autodiff_lib/engine/fused.py).
 //
 // matvec(A, x) computes A @ x for a constant matrix A and a vector (or a batch of vectors in the
 // last axis) x. Its derivative w.r.t. x is known in closed form, d(Ax)/dx = A, so the rule is one

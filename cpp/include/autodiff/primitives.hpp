@@ -1,4 +1,4 @@
-// The primitives (autodiff_lib/primitives.py): each forward computation is defined in
+// The primitives (autodiff_lib/engine/primitives.py): each forward computation is defined in
 // primitives.cpp with its derivative rule right below it. Binary operations broadcast as numpy
 // does; unbroadcast, the one place that undoes it, is declared here because the engine calls it.
 // Errors name the operation and the shapes (std::invalid_argument; std::domain_error for log and

@@ -1,4 +1,4 @@
-// The registry of primitives and their derivative rules (autodiff_lib/registry.py).
+// The registry of primitives and their derivative rules (autodiff_lib/engine/registry.py).
 //
 // A primitive is a forward computation on arrays, and one derivative rule per argument, declared
 // together, in the style of HIPS autograd:

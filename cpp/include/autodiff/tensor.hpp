@@ -1,4 +1,4 @@
-// The Tensor: a float64 array that remembers how it was computed (autodiff_lib/tensor.py).
+// The Tensor: a float64 array that remembers how it was computed (autodiff_lib/engine/tensor.py).
 //
 // A Tensor is a handle to a node of the computational graph. A *variable* is something we may
 // differentiate with respect to; a *constant* (constant(x), or any plain number or xt::xarray,

@@ -272,7 +272,7 @@ class Tensor(_NumpyNames):
             return str(self)
         return format(self.value[()] if self.value.ndim == 0 else self.value, spec)
 
-    # -- arithmetic: each operator is a primitive of autodiff_lib.primitives -----------------
+    # -- arithmetic: each operator is a primitive of autodiff_lib.engine.primitives ----------
     def __add__(self, other):
         return _ops.add(self, other)
 
@@ -406,6 +406,6 @@ def value_of(x):
 
 
 # The operators above call the primitives, which are built on Tensor: the two modules that
-# define them fill these names in when they are imported (see autodiff_lib/__init__.py).
-_ops = None  # autodiff_lib.primitives
-_interop = None  # autodiff_lib.interop
+# define them fill these names in when they are imported (see engine/__init__.py).
+_ops = None  # autodiff_lib.engine.primitives
+_interop = None  # autodiff_lib.engine.interop
