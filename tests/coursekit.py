@@ -151,18 +151,76 @@ def leaks(text: str, secret_texts: set[str]) -> list[str]:
     return sorted(s for s in secret_texts if s in text)
 
 
-def reference_namespace(notebook: Path, grade_ids: list[str]) -> dict:
-    """The namespace left by running the named cells of a source notebook (given code and
-    reference answers), quietly: what a claims test checks the course's statements against."""
+# -- reference solutions: what the claims tests check the course's statements against --------
+def reference_cells(part: str) -> list[nbformat.NotebookNode]:
+    """The code cells of part ``part`` (``"01_newton_vs_gd"``) as its text file
+    assignments/<part>/<part>.py holds them, the one source of truth: read through
+    ``course.pairs``, so each carries its nbgrader metadata (``grade_id``) whatever the header."""
+    from course import pairs
+
+    text = ROOT / "assignments" / part / f"{part}.py"
+    if not text.exists():
+        raise FileNotFoundError(f"no part {part!r}: {pairs.relative(text)} does not exist")
+    nb, _ = pairs.read(text, from_text=True)
+    return [cell for cell in nb.cells if cell.cell_type == "code"]
+
+
+def _grade_id(cell: nbformat.NotebookNode) -> str | None:
+    return cell.metadata.get("nbgrader", {}).get("grade_id")
+
+
+def _defines(cell: nbformat.NotebookNode) -> set[str]:
+    """The functions and classes a code cell defines at its top level."""
+    try:
+        tree = ast.parse(cell.source)
+    except SyntaxError:  # a cell magic
+        return set()
+    kinds = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+    return {node.name for node in tree.body if isinstance(node, kinds)}
+
+
+def reference_namespace(
+    part: str, cells: list[str] | None = None, *, upto: str | None = None, namespace=None
+) -> dict:
+    """The namespace left by running code of part ``part``'s reference solution (its given
+    code and reference answers), read from its text file, in order, in one namespace, quietly:
+
+    * ``cells=["setup", "landscape", ...]``: the cells of these nbgrader grade_ids, in the
+      order given (a cell without one is named by a function it defines: ``"def draw"``);
+    * ``upto="gradient_descent"``: every code cell from the top through that one, the
+      notebook's own tests and figures included.
+
+    ``namespace`` (a dict) is run in and returned, to run a cell on top of another namespace;
+    a fresh one by default. A grade_id the part lacks is a KeyError naming the part and the
+    id. The environment (a setup cell asks BLAS for one thread) is restored afterwards, so a
+    part's settings never reach other tests' programs."""
     import contextlib
     import io
 
-    nb = nbformat.read(notebook, as_version=4)
-    cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source for c in nb.cells}
-    namespace = {}
-    with contextlib.redirect_stdout(io.StringIO()):
-        for grade_id in grade_ids:
-            exec(compile(cells[grade_id], f"<{grade_id}>", "exec"), namespace)
+    if (cells is None) == (upto is None):
+        raise TypeError("reference_namespace: name either the cells to run or upto, not both")
+    code = reference_cells(part)
+    ids = [_grade_id(cell) or next(iter(_defines(cell)), None) for cell in code]
+    names = {f"def {name}": i for i, cell in enumerate(code) for name in _defines(cell)}
+    names.update({grade_id: i for i, grade_id in enumerate(map(_grade_id, code)) if grade_id})
+    for wanted in cells if upto is None else [upto]:
+        if wanted not in names:
+            known = ", ".join(sorted(filter(None, map(_grade_id, code))))
+            raise KeyError(
+                f"part {part} has no code cell with grade_id {wanted!r} in "
+                f"assignments/{part}/{part}.py (its grade_ids: {known})"
+            )
+    chosen = range(names[upto] + 1) if upto else [names[name] for name in cells]
+    namespace = {"__name__": "__main__"} if namespace is None else namespace
+    environ = dict(os.environ)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            for index in chosen:
+                where = f"assignments/{part}/{part}.py, code cell {ids[index] or index}"
+                exec(compile(code[index].source, f"<{where}>", "exec"), namespace)
+    finally:
+        os.environ.clear()
+        os.environ.update(environ)
     return namespace
 
 

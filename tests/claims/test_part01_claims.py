@@ -6,26 +6,20 @@ same on every machine and every run.
 
 from functools import partial
 
-import nbformat
 import numpy as np
 import pytest
-from coursekit import ROOT
+from coursekit import reference_namespace
 
 import autodiff_lib as ad
 from autodiff_lib.landscapes import quadratic, random_quadratic
 
-NOTEBOOK = ROOT / "source" / "01_newton_vs_gd" / "01_newton_vs_gd.ipynb"
+PART = "01_newton_vs_gd"
 
 
 @pytest.fixture(scope="module")
 def reference():
     """The namespace of the notebook's setup cell and its reference answers."""
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source for c in nb.cells}
-    namespace = {}
-    for grade_id in ["setup", "landscape", "next_step_size", "gradient_descent"]:
-        exec(compile(cells[grade_id], f"<{grade_id}>", "exec"), namespace)
-    return namespace
+    return reference_namespace(PART, ["setup", "landscape", "next_step_size", "gradient_descent"])
 
 
 def counted(run):

@@ -8,7 +8,8 @@ from coursekit import ROOT, reference_namespace
 from autodiff_lib.metrics import mse, rmae
 from autodiff_lib.networks import init_mlp, mlp
 
-NOTEBOOK = ROOT / "source" / "03_deep_learning" / "03_deep_learning.ipynb"
+PART = "03_deep_learning"
+NOTEBOOK = ROOT / "source" / PART / f"{PART}.ipynb"
 REFERENCE_CELLS = [
     "setup", "data", "params", "forward", "mse", "loss", "gradient_step", "minibatches", "train",
 ]  # fmt: skip
@@ -17,7 +18,7 @@ REFERENCE_CELLS = [
 @pytest.fixture(scope="module")
 def ref():
     """The namespace of the notebook's given cells and its reference answers."""
-    return reference_namespace(NOTEBOOK, REFERENCE_CELLS)
+    return reference_namespace(PART, REFERENCE_CELLS)
 
 
 @pytest.fixture(scope="module")

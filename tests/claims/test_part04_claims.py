@@ -4,44 +4,26 @@ Work is counted (derivative-rule evaluations, nodes visited, floats held by the 
 timed: the same on every machine and every run. The notebook's timing cells show the seconds.
 """
 
-import os
-
-import nbformat
 import numpy as np
 import pytest
-from coursekit import ROOT
+from coursekit import reference_namespace
 
 import autodiff_lib as ad
 
-NOTEBOOK = ROOT / "source" / "04_autodiff_optimization" / "04_autodiff_optimization.ipynb"
+PART = "04_autodiff_optimization"
 SINGLE = ["setup", "graph_helpers", "my_matvec"]  # up to the one-vector operator
 BATCHED = [*SINGLE, "batched_matvec", "count_matvec", "loader", "constant_data_loss",
            "fused_loss", "count_training_step"]  # fmt: skip
 
 
-def run_cells(grade_ids):
-    """A namespace in which the notebook's cells ``grade_ids`` ran, in order."""
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source for c in nb.cells}
-    namespace = {}
-    environ = dict(os.environ)
-    try:
-        for grade_id in grade_ids:
-            exec(compile(cells[grade_id], f"<{grade_id}>", "exec"), namespace)
-    finally:  # the setup cell asks for one BLAS thread: keep that out of other tests' programs
-        os.environ.clear()
-        os.environ.update(environ)
-    return namespace
-
-
 @pytest.fixture(scope="module")
 def single():
-    return run_cells(SINGLE)
+    return reference_namespace(PART, SINGLE)
 
 
 @pytest.fixture(scope="module")
 def nb():
-    return run_cells(BATCHED)
+    return reference_namespace(PART, BATCHED)
 
 
 def random_problems(seed, shapes):

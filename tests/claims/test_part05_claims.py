@@ -10,28 +10,23 @@ import gc
 import sys
 import weakref
 
-import nbformat
 import numpy as np
 import pytest
-from coursekit import ROOT, cell_source
+from coursekit import ROOT, cell_source, reference_namespace
 
 import autodiff_lib as ad
 
-NOTEBOOK = ROOT / "source" / "05_differential_cache" / "05_differential_cache.ipynb"
+PART = "05_differential_cache"
 RELEASE = ROOT / "release" / "05_differential_cache" / "05_differential_cache.ipynb"
+REFERENCE_CELLS = ["setup", "chain_rule", "chain", "cached_chain_rule", "count_chain",
+                   "chain_plus", "predicted_rules"]  # fmt: skip
 HIDDEN_DEPTHS = [13, 14]  # depths the notebook does not show (the hidden tests use others)
 
 
 @pytest.fixture(scope="module")
 def nb():
     """The namespace of the notebook's given cells and its reference answer."""
-    notebook = nbformat.read(NOTEBOOK, as_version=4)
-    cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source for c in notebook.cells}
-    namespace = {}
-    for grade_id in ["setup", "chain_rule", "chain", "cached_chain_rule", "count_chain",
-                     "chain_plus", "predicted_rules"]:
-        exec(compile(cells[grade_id], f"<{grade_id}>", "exec"), namespace)
-    return namespace
+    return reference_namespace(PART, REFERENCE_CELLS)
 
 
 def engine_counts(f, x0, cache):

@@ -3,16 +3,15 @@ on the notebook's quadratic and network and on random quadratics. Only counted s
 seeded numerics: no timings."""
 
 
-import nbformat
 import numpy as np
 import pytest
-from coursekit import ROOT, reference_namespace
+from coursekit import reference_namespace
 
 import autodiff_lib as ad
 from autodiff_lib.landscapes import random_quadratic
 from autodiff_lib.training import flatten, loss, train, unflatten
 
-NOTEBOOK = ROOT / "source" / "06_step_size" / "06_step_size.ipynb"
+PART = "06_step_size"
 REFERENCE_CELLS = [
     "setup", "landscape", "quadratic_runs", "stability_limit", "limit", "schedules", "descend",
     "network",
@@ -22,7 +21,7 @@ REFERENCE_CELLS = [
 @pytest.fixture(scope="module")
 def ref():
     """The namespace of the notebook's given cells and its reference answers."""
-    return reference_namespace(NOTEBOOK, REFERENCE_CELLS)
+    return reference_namespace(PART, REFERENCE_CELLS)
 
 
 def quadratics(ref):
@@ -277,9 +276,6 @@ def test_every_loss_panel_of_the_quadratic_slider_is_readable(ref):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    notebook = nbformat.read(NOTEBOOK, as_version=4)
-    (cell,) = [c.source for c in notebook.cells if "def draw_quadratic_run" in c.source]
-    namespace = dict(ref)
     drawn = {}
 
     def every_value(draw, options, description, value=None):
@@ -287,8 +283,7 @@ def test_every_loss_panel_of_the_quadratic_slider_is_readable(ref):
             draw(eta)
             drawn[eta] = plt.gcf()
 
-    namespace["slider"] = every_value
-    exec(cell, namespace)
+    reference_namespace(PART, ["def draw_quadratic_run"], namespace={**ref, "slider": every_value})
     assert sorted(drawn) == sorted(ref["QUADRATIC_ETAS"])
     for eta, figure in drawn.items():
         figure.canvas.draw()

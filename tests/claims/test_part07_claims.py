@@ -5,11 +5,11 @@ graph, rows it reads), never timed."""
 
 import numpy as np
 import pytest
-from coursekit import ROOT, reference_namespace
+from coursekit import reference_namespace
 
 from autodiff_lib.training import flatten, train
 
-NOTEBOOK = ROOT / "source" / "07_batch_size" / "07_batch_size.ipynb"
+PART = "07_batch_size"
 REFERENCE_CELLS = ["setup", "data", "minibatch_gradient", "gradient_spread", "step_cost"]
 BATCH_SIZES = [1, 2, 5, 10, 20, 50, 100, 200]
 
@@ -17,7 +17,7 @@ BATCH_SIZES = [1, 2, 5, 10, 20, 50, 100, 200]
 @pytest.fixture(scope="module")
 def ref():
     """The namespace of the notebook's given cells and its reference answers."""
-    return reference_namespace(NOTEBOOK, REFERENCE_CELLS)
+    return reference_namespace(PART, REFERENCE_CELLS)
 
 
 def test_a_smaller_batch_makes_a_cheaper_step_exactly_linear_in_its_rows(ref):

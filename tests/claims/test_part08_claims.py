@@ -11,7 +11,8 @@ from autodiff_lib.metrics import rmae
 from autodiff_lib.networks import mlp
 from autodiff_lib.training import flatten, loss, train, unflatten
 
-NOTEBOOK = ROOT / "source" / "08_rmae" / "08_rmae.ipynb"
+PART = "08_rmae"
+NOTEBOOK = ROOT / "source" / PART / f"{PART}.ipynb"
 RELEASE = ROOT / "release" / "08_rmae" / "08_rmae.ipynb"
 REFERENCE_CELLS = ["setup", "data", "fit_output_layer", "fresh_samples"]
 KEPT = np.unique(np.r_[0, np.geomspace(1, 1000, 40).astype(int)])
@@ -20,7 +21,7 @@ KEPT = np.unique(np.r_[0, np.geomspace(1, 1000, 40).astype(int)])
 @pytest.fixture(scope="module")
 def ref():
     """The namespace of the notebook's given cells and its reference answers."""
-    return reference_namespace(NOTEBOOK, REFERENCE_CELLS)
+    return reference_namespace(PART, REFERENCE_CELLS)
 
 
 @pytest.fixture(scope="module")

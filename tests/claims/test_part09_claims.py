@@ -13,7 +13,7 @@ from coursekit import ROOT, cell_source, reference_namespace
 from autodiff_lib.networks import init_mlp
 from autodiff_lib.training import loss, train
 
-NOTEBOOK = ROOT / "source" / "09_sample_size" / "09_sample_size.ipynb"
+PART = "09_sample_size"
 RELEASE = ROOT / "release" / "09_sample_size" / "09_sample_size.ipynb"
 REFERENCE_CELLS = ["setup", "pool", "split", "sets", "evaluate", "learning_curves"]
 SAMPLE_SIZES = [10, 20, 40, 80, 160, 320, 500]
@@ -23,7 +23,7 @@ REPEATS = 5
 @pytest.fixture(scope="module")
 def ref():
     """The namespace of the notebook's given cells and its reference answers."""
-    return reference_namespace(NOTEBOOK, REFERENCE_CELLS)
+    return reference_namespace(PART, REFERENCE_CELLS)
 
 
 @pytest.fixture(scope="module")
