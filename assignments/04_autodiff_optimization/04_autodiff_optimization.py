@@ -124,7 +124,7 @@ print("rules:", rules_in_backward(y), "  floats in the graph:", graph_floats(y))
 # is differentiated through it; only the product with `g` must go through
 # `my_matvec`.
 #
-# The library has this operator already (`ad.matvec`, in `autodiff_lib/fused.py`):
+# The library has this operator already (`ad.matvec`, in `autodiff_lib/engine/fused.py`):
 # it may not be used in your answers to this exercise and the next, and the tests
 # make it raise when your functions call it.
 
@@ -294,7 +294,7 @@ assert np.allclose(ad.grad(fused_h)(X_h),
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# The library has the same operator: `ad.matvec(A, x)` (in `autodiff_lib/fused.py`,
+# The library has the same operator: `ad.matvec(A, x)` (in `autodiff_lib/engine/fused.py`,
 # the rule is one line, like yours). It also checks that `A` is a constant and
 # raises an error otherwise. Yours does not: with `A` a variable, `my_matvec` would
 # silently drop the derivative with respect to $A$, since its rule is `None`. A

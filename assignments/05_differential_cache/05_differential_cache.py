@@ -178,7 +178,7 @@ for depth in [1, 2, 3, 4, 5, 10]:
 # shares one cache between two outputs, and so does a cell further down.
 #
 # Write the cache yourself: the library's own sweep (`ad.diff`, `ad.grad` and the
-# other differential operators, `autodiff_lib/differentiation.py`) may not be used
+# other differential operators, `autodiff_lib/engine/differentiation.py`) may not be used
 # in `cached_chain_rule` or `cached_grad` (in the tests, it raises when your
 # functions call it).
 
