@@ -12,8 +12,9 @@ process allocates through the same malloc), so it is asked for where the repeate
 made, by an explicit call to ``configure_from_environment()``: ``training.train`` makes it
 before its first step; ``training.loss`` (which a loop of one's own differentiates, as part 07
 does) and ``timing.best_time`` (the notebooks' stopwatch) when first called; and the benchmarks
-(``benchmarks/timing.py``) before timing anything, so that all of them measure what training
-gets. A loop of your own can make it too.
+(``benchmarks/__init__.py``) before anything else, so that all of them measure what training
+gets. A loop of your own can make it too, best before other libraries are imported: made after
+they have allocated and freed large blocks, the benchmarks saw 4-5 times as many page faults.
 """
 
 from __future__ import annotations
