@@ -13,7 +13,16 @@ import time
 
 import nbformat
 import pytest
-from labkit import CELLS, PANEL, Notebook, close_all, listed, open_with, restored
+from labkit import (
+    CELLS,
+    KERNEL_IDLE_JS,
+    PANEL,
+    Notebook,
+    close_all,
+    listed,
+    open_with,
+    restored,
+)
 
 from course import pairs
 
@@ -135,6 +144,9 @@ def test_the_text_file_opens_as_the_notebook_and_create_assignment_sets_points_i
         "([s, n]) => document.querySelectorAll(s).length === n",
         arg=[CELLS, len(text_before.cells)],
     )
+    # JupyterLab marks a notebook unsaved when its kernel connects: wait for that before the
+    # edit, or a kernel that connects after Ctrl+S (a loaded machine) leaves the tab dirty.
+    page.wait_for_function(KERNEL_IDLE_JS, timeout=90_000)
     tab = page.locator(DOCUMENT_TAB).last.inner_text()
     assert tab == f"{PART}.py", f"the notebook's tab reads {tab!r}"
     assert page.locator(f"{PANEL} .jp-NotebookPanel-toolbar jp-button.validate-button").count()
